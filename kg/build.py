@@ -1,0 +1,171 @@
+"""Compile the ontology and the data files into an embedded, on-disk pyoxigraph store.
+
+A store is built once per set of sources: its folder is named after a fingerprint of every source
+file, so a changed source gives a new store and an old one is never reused by mistake. A build
+writes into a temporary folder and renames it into place when complete, so an interrupted build or
+two builds at once never leave a half-written store behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+import platformdirs
+import pyoxigraph as ox
+
+from kg.errors import DataError, StoreError
+from kg.hts_rdf import hts_triples
+from kg.namespaces import GRAPH_HTS, GRAPH_ONTOLOGY, GRAPH_TIMELINE
+from kg.product_lists import list_triples
+from kg.resources import data_dir, ontology_dir
+
+COMPLETE_MARKER = "BUILD-COMPLETE"
+
+Progress = Callable[[str, int], None]
+
+
+def package_version() -> str:
+    """The installed version of tariff-kg (the one version number, from the package metadata)."""
+    try:
+        return version("tariff-kg")
+    except PackageNotFoundError:
+        return "0+checkout"
+
+
+def ontology_file() -> Path:
+    """The OWL ontology file."""
+    return ontology_dir() / "tariff-kg.ttl"
+
+
+def timeline_files() -> list[Path]:
+    """The curated Turtle files, in a stable order: reference vocabulary first."""
+    root = data_dir()
+    return [root / "reference.ttl", *sorted((root / "timeline").glob("*.ttl"))]
+
+
+def source_files() -> list[Path]:
+    """Every file the graph is built from, in a stable order."""
+    root = data_dir()
+    hts = sorted(p for p in (root / "hts").glob("*") if p.suffix in {".csv", ".gz"})
+    lists = sorted((root / "lists").glob("*.csv"))
+    return [ontology_file(), *timeline_files(), *hts, *lists]
+
+
+def fingerprint(files: Iterable[Path] | None = None) -> str:
+    """A SHA-256 over the package version and the names and bytes of the source files."""
+    digest = hashlib.sha256(package_version().encode())
+    root = data_dir().parent
+    for path in files if files is not None else source_files():
+        digest.update(str(path.relative_to(root)).encode() if path.is_relative_to(root) else path.name.encode())
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def turtle_triples(path: Path) -> Iterator[ox.Triple]:
+    """Parse one Turtle file; a syntax error becomes a DataError naming the file and line."""
+    try:
+        yield from ox.parse(path=str(path), format=ox.RdfFormat.TURTLE)
+    except SyntaxError as error:
+        line = f":{error.lineno}" if error.lineno else ""
+        raise DataError(f"{path}{line}: Turtle syntax error: {error.msg}") from None
+    except OSError as error:
+        raise DataError(f"{path}: cannot read: {error.strerror or error}") from None
+
+
+def in_graph(triples: Iterable[ox.Triple], graph: str) -> Iterator[ox.Quad]:
+    """Put triples into a named graph."""
+    name = ox.NamedNode(graph)
+    for triple in triples:
+        yield ox.Quad(triple.subject, triple.predicate, triple.object, name)
+
+
+def graph_quads(extra_files: Iterable[Path] = (), progress: Progress | None = None) -> Iterator[ox.Quad]:
+    """Every quad of the graph: ontology, curated timeline and product lists, full HTS.
+
+    extra_files are user Turtle files added to the timeline graph (used by validation).
+    """
+    steps = [
+        ("ontology", GRAPH_ONTOLOGY, lambda: turtle_triples(ontology_file())),
+        ("timeline", GRAPH_TIMELINE, lambda: _chain(turtle_triples(p) for p in timeline_files())),
+        ("user files", GRAPH_TIMELINE, lambda: _chain(turtle_triples(Path(p)) for p in extra_files)),
+        ("product lists", GRAPH_TIMELINE, lambda: list_triples(data_dir() / "lists")),
+        ("HTS", GRAPH_HTS, lambda: hts_triples(data_dir() / "hts")),
+    ]
+    for label, graph, triples in steps:
+        count = 0
+        for quad in in_graph(triples(), graph):
+            count += 1
+            yield quad
+        if progress:
+            progress(label, count)
+
+
+def _chain(iterables: Iterable[Iterable[ox.Triple]]) -> Iterator[ox.Triple]:
+    for iterable in iterables:
+        yield from iterable
+
+
+def default_store_root() -> Path:
+    """The folder that holds built stores: TARIFFKG_HOME if set, else the user's data directory."""
+    home = os.environ.get("TARIFFKG_HOME")
+    return Path(home) if home else platformdirs.user_data_path("tariff-kg")
+
+
+def store_path(root: Path | None = None) -> Path:
+    """The store folder for the current sources."""
+    return (root or default_store_root()) / f"store-{fingerprint()[:16]}"
+
+
+def is_complete(path: Path) -> bool:
+    """True when path holds a store whose build finished."""
+    return (path / COMPLETE_MARKER).is_file()
+
+
+def build_store(path: Path, progress: Progress | None = None, force: bool = False) -> Path:
+    """Build the store at path (unless a complete one is there and not force); return path.
+
+    The quads are written into a temporary sibling folder that is renamed to path only after
+    the build completed, so readers never see a partial store.
+    """
+    if is_complete(path) and not force:
+        return path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=path.name + ".building-", dir=path.parent))
+    try:
+        store = ox.Store(str(tmp))
+        store.bulk_extend(graph_quads(progress=progress))
+        store.flush()
+        del store
+        (tmp / COMPLETE_MARKER).write_text(fingerprint() + "\n")
+        if force and path.exists():
+            shutil.rmtree(path)
+        _move_into_place(tmp, path)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return path
+
+
+def _move_into_place(tmp: Path, path: Path) -> None:
+    if path.exists() and not is_complete(path):
+        shutil.rmtree(path, ignore_errors=True)  # left by a build that died before the marker
+    try:
+        os.rename(tmp, path)
+    except OSError:
+        if not is_complete(path):
+            raise StoreError(f"cannot move the new store into {path}") from None
+        shutil.rmtree(tmp, ignore_errors=True)  # another process finished the same build first
+
+
+def ensure_store(root: Path | None = None, progress: Progress | None = None) -> Path:
+    """The path of a complete store for the current sources, building it on first use."""
+    path = store_path(root)
+    if not is_complete(path):
+        build_store(path, progress=progress)
+    return path

@@ -1,0 +1,112 @@
+"""Turning what a user typed into validated RDF terms: HTS codes, countries, dates, IRIs.
+
+Every function raises InputError with a message naming the bad value and what was expected; the
+terms they return are the only way user values reach a SPARQL query.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+import pycountry
+from rdflib import Literal, URIRef
+from rdflib.namespace import XSD
+
+from kg.errors import InputError
+from kg.namespaces import country_iri, hts_iri
+
+EARLIEST_KNOWN_ON = date(2025, 1, 1)
+_HTS = re.compile(r"^\d{4}(\d{2}){0,3}$")
+_IRI = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:[^\s<>\"{}|\\^`]+$")
+
+
+def hts_digits(text: str, what: str = "HTS code") -> str:
+    """The digits of an HTS code typed with or without dots or spaces: 4, 6, 8 or 10 digits."""
+    digits = re.sub(r"[.\s]", "", text or "")
+    if not _HTS.match(digits):
+        raise InputError(f"{what} {text!r} is not an HTS code (4, 6, 8 or 10 digits, dots optional)")
+    return digits
+
+
+def dotted_hts(digits: str) -> str:
+    """The dotted form of HTS digits: 87032301 -> 8703.23.01."""
+    parts = [digits[:4]] + [digits[i:i + 2] for i in range(4, len(digits), 2)]
+    return ".".join(parts)
+
+
+def hts_term(text: str) -> URIRef:
+    """The IRI of the HTS code a user typed."""
+    return URIRef(hts_iri(hts_digits(text)))
+
+
+def country_code(text: str) -> str:
+    """The ISO 3166-1 alpha-2 code for an ISO code (alpha-2 or alpha-3) or an English name."""
+    value = (text or "").strip()
+    if not value:
+        raise InputError("origin is empty: give an ISO 3166-1 code (JP) or a country name (Japan)")
+    try:
+        return pycountry.countries.lookup(value).alpha_2
+    except LookupError:
+        pass
+    try:
+        matches = pycountry.countries.search_fuzzy(value)
+    except LookupError:
+        matches = []
+    if len(matches) == 1:
+        return matches[0].alpha_2
+    raise InputError(f"unknown country {value!r}: give an ISO 3166-1 code (JP) or an English name (Japan)")
+
+
+def country_term(text: str) -> URIRef:
+    """The IRI of the country a user typed."""
+    return URIRef(country_iri(country_code(text)))
+
+
+def parse_date(text: str, what: str = "date") -> date:
+    """A calendar date in ISO form (YYYY-MM-DD)."""
+    try:
+        return date.fromisoformat((text or "").strip())
+    except ValueError:
+        raise InputError(f"{what} {text!r} is not a real date in the form YYYY-MM-DD") from None
+
+
+def parse_known_on(text: str | None, today: date | None = None) -> date:
+    """The as-known-on date: today when not given, never before 2025-01-01 (where the data starts)."""
+    if text is None:
+        return today or date.today()
+    value = parse_date(text, "--as-known-on")
+    if value < EARLIEST_KNOWN_ON:
+        raise InputError(f"--as-known-on {value} is before {EARLIEST_KNOWN_ON}, where the data begins")
+    return value
+
+
+def date_term(value: date) -> Literal:
+    """An xsd:date literal."""
+    return Literal(value.isoformat(), datatype=XSD.date)
+
+
+def iri_term(text: str, what: str = "IRI") -> URIRef:
+    """An absolute IRI with none of the characters IRIs may not hold."""
+    value = (text or "").strip()
+    if value.startswith("<") and value.endswith(">"):
+        value = value[1:-1]
+    if not _IRI.match(value):
+        raise InputError(f"{what} {text!r} is not an absolute IRI")
+    return URIRef(value)
+
+
+def term_for(kind: str, text: str, name: str) -> URIRef | Literal:
+    """Convert a query parameter value by its declared kind (hts, country, date, iri, string)."""
+    what = f"parameter {name}"
+    if kind == "hts":
+        return URIRef(hts_iri(hts_digits(text, what)))
+    if kind == "country":
+        return country_term(text)
+    if kind == "date":
+        return date_term(parse_date(text, what))
+    if kind == "iri":
+        return iri_term(text, what)
+    if kind == "string":
+        return Literal(text)
+    raise InputError(f"{what} has an unknown kind {kind!r} in the query header")

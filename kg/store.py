@@ -1,0 +1,152 @@
+"""Where queries run: the embedded pyoxigraph store, or a remote SPARQL 1.1 endpoint.
+
+Both take query text and parameter bindings as RDF terms, and return rows of rdflib terms, so
+the same stored query gives the same answer on either.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from pathlib import Path
+
+import pyoxigraph as ox
+from rdflib import BNode, Literal, URIRef
+from rdflib.term import Identifier
+
+from kg.errors import EndpointError, InputError, StoreError
+
+Row = dict[str, Identifier]
+
+
+def to_oxigraph(term: Identifier) -> ox.NamedNode | ox.Literal | ox.BlankNode:
+    """Convert an rdflib term to a pyoxigraph term."""
+    if isinstance(term, URIRef):
+        return ox.NamedNode(str(term))
+    if isinstance(term, Literal):
+        if term.language:
+            return ox.Literal(str(term), language=term.language)
+        if term.datatype:
+            return ox.Literal(str(term), datatype=ox.NamedNode(str(term.datatype)))
+        return ox.Literal(str(term))
+    if isinstance(term, BNode):
+        return ox.BlankNode(str(term))
+    raise TypeError(f"not an RDF term: {term!r}")
+
+
+def from_oxigraph(term) -> Identifier:
+    """Convert a pyoxigraph term to an rdflib term."""
+    if isinstance(term, ox.NamedNode):
+        return URIRef(term.value)
+    if isinstance(term, ox.Literal):
+        if term.language:
+            return Literal(term.value, lang=term.language)
+        return Literal(term.value, datatype=URIRef(term.datatype.value))
+    if isinstance(term, ox.BlankNode):
+        return BNode(term.value)
+    raise TypeError(f"unsupported term from the store: {term!r}")
+
+
+class LocalStore:
+    """The embedded on-disk store, opened read-only; the default graph is the union of all graphs."""
+
+    def __init__(self, path: Path):
+        try:
+            self._store = ox.Store.read_only(str(path))
+        except OSError as error:
+            raise StoreError(f"cannot open the store at {path}: {error}") from None
+        self.path = path
+
+    def select(self, query: str, bindings: Mapping[str, Identifier] | None = None) -> list[Row]:
+        """Run a SELECT query with parameters substituted as RDF terms; return the rows."""
+        substitutions = {ox.Variable(name): to_oxigraph(term) for name, term in (bindings or {}).items()}
+        try:
+            solutions = self._store.query(
+                query, use_default_graph_as_union=True, substitutions=substitutions
+            )
+        except SyntaxError as error:
+            raise InputError(f"SPARQL syntax error: {error}") from None
+        if not isinstance(solutions, ox.QuerySolutions):
+            raise InputError("only SELECT queries can be run here")
+        names = [v.value for v in solutions.variables]
+        return [
+            {name: from_oxigraph(row[name]) for name in names if row[name] is not None}
+            for row in solutions
+        ]
+
+    def triple_count(self) -> int:
+        """The number of quads in the store."""
+        return len(self._store)
+
+
+_WHERE = re.compile(r"\bWHERE\s*\{", re.IGNORECASE)
+
+
+def strip_comment_lines(query: str) -> str:
+    """Drop whole-line comments (SPARQLWrapper 2.0.0 misreads a SELECT that starts with them)."""
+    return "\n".join(line for line in query.splitlines() if not line.lstrip().startswith("#"))
+
+
+def with_values_row(query: str, bindings: Mapping[str, Identifier]) -> str:
+    """Put a VALUES row of the bound terms first in the outer WHERE group.
+
+    The terms are rdflib terms serialised with n3(), which escapes them; no user text reaches the
+    query any other way.
+    """
+    if not bindings:
+        return query
+    match = _WHERE.search(query)
+    if not match:
+        raise InputError("a query with parameters needs a WHERE clause")
+    names = " ".join(f"?{name}" for name in bindings)
+    values = " ".join(term.n3() for term in bindings.values())
+    row = f" VALUES ({names}) {{ ({values}) }} "
+    return query[: match.end()] + row + query[match.end():]
+
+
+class RemoteEndpoint:
+    """A SPARQL 1.1 query endpoint reached over HTTP with SPARQLWrapper."""
+
+    def __init__(self, url: str, user: str | None = None, password: str | None = None, timeout: float = 60):
+        from SPARQLWrapper import JSON, SPARQLWrapper
+
+        self.url = url
+        self._client = SPARQLWrapper(url)
+        self._client.setReturnFormat(JSON)
+        self._client.setTimeout(int(timeout))
+        self._client.setMethod("POST")
+        if user:
+            self._client.setCredentials(user, password or "")
+
+    def select(self, query: str, bindings: Mapping[str, Identifier] | None = None) -> list[Row]:
+        """Run a SELECT query on the endpoint with the bindings as a VALUES row; return the rows."""
+        text = with_values_row(strip_comment_lines(query), bindings or {})
+        self._client.setQuery(text)
+        try:
+            result = self._client.queryAndConvert()
+        except Exception as error:  # SPARQLWrapper raises many unrelated types
+            raise EndpointError(f"{self.url}: {_describe(error)}") from None
+        if not isinstance(result, dict) or "results" not in result:
+            raise EndpointError(f"{self.url}: the answer is not SPARQL JSON results")
+        return [
+            {name: _json_term(value) for name, value in binding.items()}
+            for binding in result["results"]["bindings"]
+        ]
+
+
+def _describe(error: Exception) -> str:
+    text = str(error).strip().splitlines()
+    return text[0] if text else type(error).__name__
+
+
+def _json_term(value: dict) -> Identifier:
+    kind = value["type"]
+    if kind == "uri":
+        return URIRef(value["value"])
+    if kind == "bnode":
+        return BNode(value["value"])
+    if "xml:lang" in value:
+        return Literal(value["value"], lang=value["xml:lang"])
+    if "datatype" in value:
+        return Literal(value["value"], datatype=URIRef(value["datatype"]))
+    return Literal(value["value"])
