@@ -73,3 +73,147 @@ def validate(files: tuple[Path, ...], fmt: str) -> None:
     report = run_validation(list(files))
     click.echo(report.render(fmt))
     sys.exit(0 if report.conforms else EXIT_VIOLATIONS)
+
+
+def open_backend(endpoint: str | None, store_root: Path | None, timeout: float = 60):
+    """The remote endpoint if one is given, else the embedded store (built on first use)."""
+    import os
+
+    from kg.store import LocalStore, RemoteEndpoint
+
+    if endpoint:
+        user = os.environ.get("TARIFFKG_USER")
+        return RemoteEndpoint(endpoint, user, os.environ.get("TARIFFKG_PASSWORD"), timeout)
+    from kg.build import ensure_store, is_complete, store_path
+
+    if not is_complete(store_path(store_root)):
+        click.echo("building the store on first use (once per data version)...", err=True)
+    return LocalStore.open(ensure_store(store_root, progress=progress_printer))
+
+
+endpoint_option = click.option("--endpoint", metavar="URL",
+                               help="Query a SPARQL endpoint instead of the embedded store.")
+store_option = click.option("--store", "store_root", type=click.Path(file_okay=False, path_type=Path),
+                            help="Folder of the embedded store (default: the user data directory).")
+
+
+@main.command()
+@click.option("--hts", help="HTS code, 8 or 10 digits, dots optional (e.g. 8703.23.01).")
+@click.option("--origin", help="Country of origin: ISO code (JP) or English name (Japan).")
+@click.option("--date", "on", help="Date of entry for consumption, YYYY-MM-DD.")
+@click.option("--as-known-on", help="Answer with the law as known on this day (default: today).")
+@click.option("--batch", type=click.Path(path_type=Path),
+              help="CSV with columns hts,origin,date[,as_known_on]: one answer per row.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "csv"]), default=None,
+              help="Output format (default: text, or JSON lines with --batch).")
+@endpoint_option
+@store_option
+def duty(hts, origin, on, as_known_on, batch, fmt, endpoint, store_root) -> None:
+    """What duty applied to a product from an origin on a date, with every part cited."""
+    from kg import duty as duty_module
+    from kg.errors import InputError
+    from kg.inputs import parse_date, parse_known_on
+
+    if batch:
+        if hts or origin or on:
+            raise InputError("--batch takes the questions from the file: leave out --hts, --origin, --date")
+        backend = open_backend(endpoint, store_root)
+        failures = duty_module.answer_batch(backend, batch, fmt or "jsonl", click.echo, as_known_on)
+        sys.exit(EXIT_ERROR if failures else 0)
+    missing = [name for name, value in (("--hts", hts), ("--origin", origin), ("--date", on)) if not value]
+    if missing:
+        raise InputError(f"missing {', '.join(missing)} (or give --batch FILE)")
+    entry_date = parse_date(on, "--date")
+    known_on = parse_known_on(as_known_on)
+    backend = open_backend(endpoint, store_root)
+    answer = duty_module.duty_answer(backend, hts, origin, entry_date, known_on)
+    click.echo(duty_module.render(answer, fmt or "text"))
+
+
+@main.command()
+@click.argument("name", required=False)
+@click.option("-p", "--param", "params", multiple=True, metavar="KEY=VALUE",
+              help="A query parameter (repeatable), e.g. -p origin=JP -p date=2025-05-01.")
+@click.option("--file", "query_file", type=click.Path(path_type=Path), help="Run your own query file.")
+@click.option("--list", "list_queries", is_flag=True, help="List the stored queries and their parameters.")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
+              show_default=True)
+@endpoint_option
+@store_option
+def query(name, params, query_file, list_queries, fmt, endpoint, store_root) -> None:
+    """Run a stored SPARQL query (or your own with --file) with parameters bound as RDF terms."""
+    from kg.errors import InputError
+    from kg.queries import query_from_file, stored_queries, stored_query
+    from kg.tables import render_rows
+
+    if list_queries:
+        for stored in stored_queries().values():
+            params_text = " ".join(f"{p.name}=<{p.kind}>" for p in stored.parameters)
+            click.echo(f"{stored.name}  {params_text}\n    {stored.description}")
+        return
+    if bool(name) == bool(query_file):
+        raise InputError("give a stored query NAME or --file FILE (see --list)")
+    stored = query_from_file(query_file) if query_file else stored_query(name)
+    values = {}
+    for item in params:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise InputError(f"-p {item!r}: write parameters as KEY=VALUE")
+        values[key.strip().lstrip("?")] = value
+    bindings = stored.bind(values)
+    rows = open_backend(endpoint, store_root).select(stored.text, bindings)
+    click.echo(render_rows(rows, fmt), nl=False)
+
+
+@main.command("load")
+@click.option("--endpoint", required=True, help="SPARQL query endpoint URL of the server.")
+@click.option("--graph", "graph_iri", help="Load everything into this one named graph instead.")
+@click.option("--user", help="User name; the password is read from TARIFFKG_PASSWORD.")
+@click.option("--store-endpoint", help="Graph Store Protocol URL (default: derived from --endpoint).")
+@click.option("--update-endpoint", help="SPARQL Update URL (default: derived from --endpoint).")
+@click.option("--timeout", type=float, default=120.0, show_default=True,
+              help="Seconds to wait for each request.")
+@click.option("--store", "store_root", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder of the embedded store to load from (built if needed).")
+def load_command(endpoint: str, graph_iri: str | None, user: str | None, store_endpoint: str | None,
+                 update_endpoint: str | None, timeout: float, store_root: Path | None) -> None:
+    """Replace the ontology, timeline and HTS named graphs of a SPARQL server with the graph.
+
+    The previous graphs stay as they were unless the whole load succeeds.
+    """
+    import pyoxigraph as ox
+
+    from kg.build import ensure_store
+    from kg.load import connect, load
+    from kg.namespaces import GRAPH_HTS, GRAPH_ONTOLOGY, GRAPH_TIMELINE
+
+    connect(endpoint, user, None, store_endpoint, update_endpoint, timeout=timeout)  # fail fast
+    store = ox.Store.read_only(str(ensure_store(store_root, progress=progress_printer)))
+    names = [GRAPH_ONTOLOGY, GRAPH_TIMELINE, GRAPH_HTS]
+    if graph_iri:
+        graphs = {graph_iri: store.quads_for_pattern(None, None, None, None)}
+    else:
+        graphs = {name: store.quads_for_pattern(None, None, None, ox.NamedNode(name)) for name in names}
+    with click.progressbar(length=len(store), label="loading", file=sys.stderr) as bar:
+        counts = load(endpoint, graphs, user=user, store_endpoint=store_endpoint,
+                      update_endpoint=update_endpoint, progress=bar.update, timeout=timeout)
+    for name, count in counts.items():
+        click.echo(f"{name}\t{count}")
+
+
+@main.command("export")
+@click.option("--format", "fmt", type=click.Choice(["turtle", "ntriples", "nquads", "trig", "jsonld"]),
+              default="nquads", show_default=True, help="RDF format.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
+              help="File to write (default: stdout).")
+@click.option("--manifest", "want_manifest", is_flag=True,
+              help="Write the JSON manifest of the sources (version, SHA-256s, HTS revisions) instead.")
+def export_command(fmt: str, out: Path | None, want_manifest: bool) -> None:
+    """Write the whole graph deterministically: same sources, same bytes."""
+    from kg.export import export_graph, manifest, manifest_json, write_atomically
+
+    data = manifest_json(manifest()) if want_manifest else export_graph(fmt)
+    if out:
+        write_atomically(out, data)
+    else:
+        click.get_binary_stream("stdout").write(data)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 from rdflib.term import Identifier
@@ -81,9 +82,14 @@ def check_queries(folder: Path | None = None) -> dict[str, StoredQuery]:
     return stored_queries((folder or queries_dir()) / "checks")
 
 
+@lru_cache(maxsize=1)
+def _shipped_queries() -> dict[str, StoredQuery]:
+    return stored_queries()
+
+
 def stored_query(name: str) -> StoredQuery:
     """The stored query called name, or an InputError listing the known ones."""
-    queries = stored_queries()
+    queries = _shipped_queries()
     if name not in queries:
         raise InputError(f"unknown query {name!r}; stored queries: {', '.join(queries)}")
     return queries[name]

@@ -50,19 +50,31 @@ def from_oxigraph(term) -> Identifier:
 class LocalStore:
     """The embedded on-disk store, opened read-only; the default graph is the union of all graphs."""
 
-    def __init__(self, path: Path):
+    def __init__(self, store: ox.Store, path: Path | None = None):
+        self._store = store
+        self.path = path
+
+    @classmethod
+    def open(cls, path: Path) -> LocalStore:
+        """Open a built store read-only (several processes may read it at once)."""
         try:
-            self._store = ox.Store.read_only(str(path))
+            return cls(ox.Store.read_only(str(path)), path)
         except OSError as error:
             raise StoreError(f"cannot open the store at {path}: {error}") from None
-        self.path = path
+
+    @classmethod
+    def from_turtle(cls, *files: Path) -> LocalStore:
+        """An in-memory store holding the given Turtle files (for tests and small graphs)."""
+        store = ox.Store()
+        for file in files:
+            store.bulk_load(path=str(file), format=ox.RdfFormat.TURTLE)
+        return cls(store)
 
     def select(self, query: str, bindings: Mapping[str, Identifier] | None = None) -> list[Row]:
         """Run a SELECT query with parameters substituted as RDF terms; return the rows."""
-        substitutions = {ox.Variable(name): to_oxigraph(term) for name, term in (bindings or {}).items()}
         try:
             solutions = self._store.query(
-                query, use_default_graph_as_union=True, substitutions=substitutions
+                bind_parameters(query, bindings or {}), use_default_graph_as_union=True
             )
         except SyntaxError as error:
             raise InputError(f"SPARQL syntax error: {error}") from None
@@ -80,6 +92,7 @@ class LocalStore:
 
 
 _WHERE = re.compile(r"\bWHERE\s*\{", re.IGNORECASE)
+_PARAMETER_ROW = re.compile(r"VALUES\s*\(([?$\w\s]+)\)\s*\{\s*\(\s*(?:UNDEF\s*)+\)\s*\}")
 
 
 def strip_comment_lines(query: str) -> str:
@@ -87,21 +100,33 @@ def strip_comment_lines(query: str) -> str:
     return "\n".join(line for line in query.splitlines() if not line.lstrip().startswith("#"))
 
 
-def with_values_row(query: str, bindings: Mapping[str, Identifier]) -> str:
-    """Put a VALUES row of the bound terms first in the outer WHERE group.
+def bind_parameters(query: str, bindings: Mapping[str, Identifier]) -> str:
+    """Bind parameters as RDF terms in the query's VALUES rows of UNDEFs.
 
-    The terms are rdflib terms serialised with n3(), which escapes them; no user text reaches the
-    query any other way.
+    A stored query marks where its parameters enter with `VALUES (?a ?b) { (UNDEF UNDEF) }`; each
+    such row gets the bound terms, serialised by rdflib's n3() (which escapes them), so the engine
+    plans with the values known. A query without such a row gets one VALUES row at the start of its
+    outer WHERE group. No user text reaches the query any other way.
     """
     if not bindings:
         return query
+    used: set[str] = set()
+
+    def row(match: re.Match) -> str:
+        names = [name.lstrip("?$") for name in match.group(1).split()]
+        used.update(names)
+        terms = " ".join(bindings[n].n3() if n in bindings else "UNDEF" for n in names)
+        return f"VALUES ({' '.join('?' + n for n in names)}) {{ ({terms}) }}"
+
+    bound = _PARAMETER_ROW.sub(row, query)
+    if used:
+        return bound
     match = _WHERE.search(query)
     if not match:
         raise InputError("a query with parameters needs a WHERE clause")
     names = " ".join(f"?{name}" for name in bindings)
     values = " ".join(term.n3() for term in bindings.values())
-    row = f" VALUES ({names}) {{ ({values}) }} "
-    return query[: match.end()] + row + query[match.end():]
+    return f"{query[: match.end()]} VALUES ({names}) {{ ({values}) }} {query[match.end():]}"
 
 
 class RemoteEndpoint:
@@ -120,7 +145,7 @@ class RemoteEndpoint:
 
     def select(self, query: str, bindings: Mapping[str, Identifier] | None = None) -> list[Row]:
         """Run a SELECT query on the endpoint with the bindings as a VALUES row; return the rows."""
-        text = with_values_row(strip_comment_lines(query), bindings or {})
+        text = bind_parameters(strip_comment_lines(query), bindings or {})
         self._client.setQuery(text)
         try:
             result = self._client.queryAndConvert()
