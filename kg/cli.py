@@ -217,3 +217,53 @@ def export_command(fmt: str, out: Path | None, want_manifest: bool) -> None:
         write_atomically(out, data)
     else:
         click.get_binary_stream("stdout").write(data)
+
+
+@main.command()
+@click.option("--hts", required=True, help="HTS code, 8 or 10 digits.")
+@click.option("--origin", required=True, help="Country of origin: ISO code or English name.")
+@click.option("--from", "start", default="2025-01-01", show_default=True, help="First day, YYYY-MM-DD.")
+@click.option("--to", "end", default=None, help="Last day (default: today).")
+@click.option("--as-known-on", default=None,
+              help="Answer every day as known on this day (default: as known on each day itself).")
+@click.option("--chart", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also draw the steps to FILE.svg or FILE.png, with negotiations and rulings marked.")
+@endpoint_option
+@store_option
+def timeline(hts, origin, start, end, as_known_on, chart, endpoint, store_root) -> None:
+    """The duty on a product from an origin as a step function over time, each change explained."""
+    from datetime import date
+
+    from kg import timeline as timeline_module
+    from kg.inputs import parse_date, parse_known_on
+
+    first = parse_date(start, "--from")
+    last = parse_date(end, "--to") if end else date.today()
+    known = parse_known_on(as_known_on) if as_known_on else None
+    backend = open_backend(endpoint, store_root)
+    steps = timeline_module.duty_steps(backend, hts, origin, first, last, known)
+    click.echo(timeline_module.render_steps(steps))
+    if chart:
+        title = f"Duty on {hts} from {origin}" + (f" (as known on {known})" if known else " (as applied)")
+        timeline_module.chart(steps, last, timeline_module.events_for(backend, origin), chart, title)
+        click.echo(f"chart written to {chart}", err=True)
+
+
+@main.command()
+@click.option("--from", "first", required=True, help="First day, YYYY-MM-DD.")
+@click.option("--to", "second", required=True, help="Second day, YYYY-MM-DD.")
+@click.option("--origin", default="JP", show_default=True, help="Country of origin.")
+@click.option("--hts", default=None, help="Compare the duty on this product instead of all measures.")
+@click.option("--as-known-on", default=None, help="Law as known on this day (default: today).")
+@endpoint_option
+@store_option
+def diff(first, second, origin, hts, as_known_on, endpoint, store_root) -> None:
+    """Measures that started, ended, changed rate or were suspended between two days."""
+    from kg import timeline as timeline_module
+    from kg.inputs import parse_date, parse_known_on
+    from kg.tables import text_table
+
+    d1, d2 = parse_date(first, "--from"), parse_date(second, "--to")
+    backend = open_backend(endpoint, store_root)
+    rows = timeline_module.diff(backend, origin, d1, d2, parse_known_on(as_known_on), hts)
+    click.echo(text_table(["change", "measure", "detail"], [list(r) for r in rows]).rstrip())
