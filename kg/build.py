@@ -21,7 +21,7 @@ import pyoxigraph as ox
 
 from kg.errors import DataError, StoreError
 from kg.hts_rdf import hts_triples
-from kg.namespaces import GRAPH_HTS, GRAPH_ONTOLOGY, GRAPH_TIMELINE
+from kg.namespaces import GRAPH_HTS, GRAPH_ONTOLOGY, GRAPH_TIMELINE, ONTOLOGY_IRI
 from kg.product_lists import list_triples
 from kg.resources import data_dir, ontology_dir
 
@@ -91,7 +91,7 @@ def graph_quads(extra_files: Iterable[Path] = (), progress: Progress | None = No
     extra_files are user Turtle files added to the timeline graph (used by validation).
     """
     steps = [
-        ("ontology", GRAPH_ONTOLOGY, lambda: turtle_triples(ontology_file())),
+        ("ontology", GRAPH_ONTOLOGY, lambda: _chain([turtle_triples(ontology_file()), version_triples()])),
         ("timeline", GRAPH_TIMELINE, lambda: _chain(turtle_triples(p) for p in timeline_files())),
         ("user files", GRAPH_TIMELINE, lambda: _chain(turtle_triples(Path(p)) for p in extra_files)),
         ("product lists", GRAPH_TIMELINE, lambda: list_triples(data_dir() / "lists")),
@@ -104,6 +104,17 @@ def graph_quads(extra_files: Iterable[Path] = (), progress: Progress | None = No
             yield quad
         if progress:
             progress(label, count)
+
+
+def version_triples() -> list[ox.Triple]:
+    """owl:versionInfo and owl:versionIRI of the ontology, from the one package version."""
+    ontology = ox.NamedNode(ONTOLOGY_IRI)
+    owl = "http://www.w3.org/2002/07/owl#"
+    return [
+        ox.Triple(ontology, ox.NamedNode(owl + "versionInfo"), ox.Literal(package_version())),
+        ox.Triple(ontology, ox.NamedNode(owl + "versionIRI"),
+                  ox.NamedNode(f"{ONTOLOGY_IRI}/{package_version()}")),
+    ]
 
 
 def _chain(iterables: Iterable[Iterable[ox.Triple]]) -> Iterator[ox.Triple]:
