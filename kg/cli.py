@@ -184,9 +184,11 @@ def load_command(endpoint: str, graph_iri: str | None, user: str | None, store_e
     import pyoxigraph as ox
 
     from kg.build import ensure_store
-    from kg.load import connect, load
+    from kg.load import check_graph_iri, connect, load
     from kg.namespaces import GRAPH_HTS, GRAPH_ONTOLOGY, GRAPH_TIMELINE
 
+    if graph_iri:
+        check_graph_iri(graph_iri)
     connect(endpoint, user, None, store_endpoint, update_endpoint, timeout=timeout)  # fail fast
     store = ox.Store.read_only(str(ensure_store(store_root, progress=progress_printer)))
     names = [GRAPH_ONTOLOGY, GRAPH_TIMELINE, GRAPH_HTS]

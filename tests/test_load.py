@@ -1,0 +1,308 @@
+"""Loading into a real SPARQL server: named graphs, replacement, and failures that change nothing."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import threading
+import urllib.parse
+import urllib.request
+
+import pyoxigraph as ox
+import pytest
+from click.testing import CliRunner
+from rdflib import Graph
+from rdflib.compare import isomorphic
+
+from kg.cli import main
+from kg.errors import EndpointError, InputError
+from kg.load import (
+    LOADING_PREFIX,
+    HttpClient,
+    chunks,
+    connect,
+    derive_endpoints,
+    graph_size,
+    load,
+    swap_update,
+    upload,
+)
+
+EX = "http://example.org/"
+G1, G2, G3 = EX + "g/one", EX + "g/two", EX + "g/three"
+SECRET = "Sup3rSecretPw"
+
+
+def triples(label: str, count: int, blank_groups: int = 0) -> list[ox.Triple]:
+    """count plain triples plus small blank-node structures (a list-like chain of 3 each)."""
+    result = [
+        ox.Triple(ox.NamedNode(f"{EX}{label}/{i}"), ox.NamedNode(EX + "p"), ox.Literal(str(i)))
+        for i in range(count)
+    ]
+    for group in range(blank_groups):
+        a, b = ox.BlankNode(), ox.BlankNode()
+        owner = ox.NamedNode(f"{EX}{label}/owner{group}")
+        result += [
+            ox.Triple(owner, ox.NamedNode(EX + "has"), a),
+            ox.Triple(a, ox.NamedNode(EX + "next"), b),
+            ox.Triple(b, ox.NamedNode(EX + "value"), ox.Literal(str(group))),
+        ]
+    return result
+
+
+def to_rdflib(items) -> Graph:
+    graph = Graph()
+    text = "".join(f"{t.subject} {t.predicate} {t.object} .\n" for t in items)
+    return graph.parse(data=text, format="nt")
+
+
+def fetch(query_url: str, graph: str) -> Graph:
+    """A named graph of the server, read back with a CONSTRUCT."""
+    query = f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}"
+    request = urllib.request.Request(
+        query_url,
+        data=urllib.parse.urlencode({"query": query}).encode(),
+        headers={"Accept": "application/n-triples"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        return Graph().parse(data=answer.read().decode(), format="nt")
+
+
+def count(query_url: str, graph: str | None = None) -> int:
+    pattern = f"GRAPH <{graph}> {{ ?s ?p ?o }}" if graph else "?s ?p ?o"
+    query = f"SELECT (COUNT(*) AS ?n) WHERE {{ {pattern} }}"
+    url = query_url + "?" + urllib.parse.urlencode({"query": query})
+    request = urllib.request.Request(url, headers={"Accept": "application/sparql-results+json"})
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        return int(json.load(answer)["results"]["bindings"][0]["n"]["value"])
+
+
+def loading_graphs(query_url: str) -> list[str]:
+    query = f'SELECT DISTINCT ?g WHERE {{ GRAPH ?g {{ }} FILTER(STRSTARTS(STR(?g), "{LOADING_PREFIX}")) }}'
+    url = query_url + "?" + urllib.parse.urlencode({"query": query})
+    request = urllib.request.Request(url, headers={"Accept": "application/sparql-results+json"})
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        return [row["g"]["value"] for row in json.load(answer)["results"]["bindings"]]
+
+
+# --- without a server ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "url, store, update",
+    [
+        ("http://h:7878/query", "http://h:7878/store", "http://h:7878/update"),
+        ("http://h:3030/ds/query", "http://h:3030/ds/data", "http://h:3030/ds/update"),
+        ("http://h:3030/ds/sparql", "http://h:3030/ds/data", "http://h:3030/ds/update"),
+        (
+            "http://h:7200/repositories/tkg",
+            "http://h:7200/repositories/tkg/rdf-graphs/service",
+            "http://h:7200/repositories/tkg/statements",
+        ),
+        (
+            "http://h:8890/sparql",
+            "http://h:8890/sparql-graph-crud-auth",
+            "http://h:8890/sparql-auth",
+        ),
+    ],
+)
+def test_endpoints_are_derived_from_the_query_url(url, store, update):
+    endpoints = derive_endpoints(url, authenticated=True)
+    assert (endpoints.store, endpoints.update) == (store, update)
+
+
+def test_unknown_layout_needs_explicit_endpoints():
+    with pytest.raises(InputError, match="--store-endpoint"):
+        derive_endpoints("http://h/some/where")
+    given = derive_endpoints("http://h/some/where", "http://h/gsp", "http://h/upd")
+    assert (given.store, given.update) == ("http://h/gsp", "http://h/upd")
+
+
+def test_chunks_keep_triples_sharing_blank_nodes_together():
+    items = triples("c", 10, blank_groups=5)
+    batches = list(chunks(items, 4))
+    assert sum(len(batch) for batch in batches) == len(items)
+    for batch in batches:
+        for line in batch:
+            for label in (word for word in line.split() if word.startswith("_:")):
+                holders = [i for i, other in enumerate(batches) if any(label in x for x in other)]
+                assert len(holders) == 1, f"{label} split over chunks {holders}"
+
+
+# --- against a real Oxigraph server ----------------------------------------------------------
+
+
+@pytest.mark.server
+def test_load_fills_the_named_graphs(oxigraph_server):
+    data = {G1: triples("a", 120, blank_groups=7), G2: triples("b", 30), G3: []}
+    counts = load(oxigraph_server, data, chunk_triples=25)
+    assert counts == {G1: 141, G2: 30, G3: 0}
+    assert count(oxigraph_server, G1) == 141 and count(oxigraph_server, G2) == 30
+    assert isomorphic(fetch(oxigraph_server, G1), to_rdflib(data[G1]))  # blank nodes intact
+    assert count(oxigraph_server) >= 171  # the default graph is the union of the named graphs
+    assert loading_graphs(oxigraph_server) == []
+
+
+@pytest.mark.server
+def test_reload_replaces_instead_of_appending(oxigraph_server, tmp_path):
+    load(oxigraph_server, {G1: triples("old", 50)})
+    new = triples("new", 20, blank_groups=2)
+    path = tmp_path / "new.nt"
+    path.write_text("".join(f"{t.subject} {t.predicate} {t.object} .\n" for t in new))
+    assert load(oxigraph_server, {G1: path}) == {G1: 26}
+    assert isomorphic(fetch(oxigraph_server, G1), to_rdflib(new))
+
+
+@pytest.mark.server
+def test_the_swap_can_be_retried_without_emptying_a_graph(oxigraph_server):
+    """Regression: a swap retried after a lost answer once ran on an already dropped temporary graph."""
+    client = HttpClient()
+    endpoints = derive_endpoints(oxigraph_server)
+    load(oxigraph_server, {G2: triples("before", 5)})
+    tmp = LOADING_PREFIX + "retry-test"
+    upload(client, endpoints, tmp, triples("after", 8), 100)
+    update = swap_update({G2: tmp})
+    client.update(endpoints.update, update)
+    client.update(endpoints.update, update)  # as a retry would
+    assert isomorphic(fetch(oxigraph_server, G2), to_rdflib(triples("after", 8)))
+
+
+@pytest.mark.server
+def test_a_wrong_port_leaves_the_graphs_and_names_the_endpoint(oxigraph_server, unused_port):
+    load(oxigraph_server, {G3: triples("kept", 10)})
+    wrong = f"http://127.0.0.1:{unused_port}/query"
+    with pytest.raises(EndpointError, match=r"127\.0\.0\.1:\d+/update: cannot reach"):
+        load(wrong, {G3: triples("lost", 3)}, retries=1, backoff=0.05)
+    assert isomorphic(fetch(oxigraph_server, G3), to_rdflib(triples("kept", 10)))
+
+
+@pytest.mark.server
+def test_a_server_killed_mid_load_keeps_the_previous_graphs(own_oxigraph):
+    url = own_oxigraph.query_url
+    before = {G1: triples("v1", 200, blank_groups=3), G2: triples("w1", 40)}
+    load(url, before, chunk_triples=50)
+    uploaded = []
+
+    def kill_after_two_chunks(size: int) -> None:
+        uploaded.append(size)
+        if len(uploaded) == 2:
+            own_oxigraph.stop()
+
+    after = {G1: triples("v2", 300), G2: triples("w2", 60)}
+    with pytest.raises(EndpointError, match="cannot reach"):
+        load(url, after, chunk_triples=50, progress=kill_after_two_chunks, retries=2, backoff=0.05)
+    own_oxigraph.start()
+    for graph, items in before.items():
+        assert isomorphic(fetch(url, graph), to_rdflib(items))
+    assert len(loading_graphs(url)) == 1  # the half-uploaded temporary graph survived the crash
+    load(url, after, chunk_triples=50)  # the next load clears it and succeeds
+    assert loading_graphs(url) == []
+    assert {graph: count(url, graph) for graph in after} == {G1: 300, G2: 60}
+
+
+# --- errors, through fake servers and the CLI ------------------------------------------------
+
+
+class FakeServer:
+    """A loopback HTTP server answering every request with one status (and counting them)."""
+
+    def __init__(self, status: int, headers: dict[str, str] | None = None):
+        self.requests = 0
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                outer.requests += 1
+                self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                self.send_response(status)
+                for name, value in (headers or {}).items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", "5")
+                self.end_headers()
+                self.wfile.write(b"nope\n")
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_port}/query"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture()
+def refusing_server():
+    server = FakeServer(401, {"WWW-Authenticate": 'Basic realm="tkg"'})
+    yield server
+    server.close()
+
+
+@pytest.fixture()
+def failing_server():
+    server = FakeServer(503)
+    yield server
+    server.close()
+
+
+def test_server_errors_are_retried_then_reported(failing_server):
+    with pytest.raises(EndpointError, match="HTTP 503"):
+        load(failing_server.url, {G1: triples("x", 3)}, retries=2, backoff=0.01)
+    assert failing_server.requests == 3
+
+
+def test_refused_credentials_exit_2_without_the_password(refusing_server, monkeypatch):
+    monkeypatch.setenv("TARIFFKG_PASSWORD", SECRET)
+    result = CliRunner().invoke(main, ["load", "--endpoint", refusing_server.url, "--user", "dba"])
+    assert result.exit_code == 2
+    assert (
+        "credentials refused" in result.output
+        and refusing_server.url.rsplit("/", 1)[0] in result.output
+    )
+    assert SECRET not in result.output
+
+
+@pytest.mark.server
+def test_a_wrong_path_exits_2_naming_the_endpoint(oxigraph_server, monkeypatch):
+    monkeypatch.setenv("TARIFFKG_PASSWORD", SECRET)
+    wrong = oxigraph_server.replace("/query", "/sparql")
+    result = CliRunner().invoke(main, ["load", "--endpoint", wrong, "--user", "u"])
+    assert result.exit_code == 2
+    assert "HTTP 404" in result.output and "/sparql" in result.output
+    assert SECRET not in result.output
+
+
+# --- a second real server: Virtuoso 7 (digest authentication, its own endpoint layout) ------
+
+VIRTUOSO_PASSWORD = "dba"  # a new Virtuoso database's own
+
+
+@pytest.mark.server
+def test_virtuoso_load_and_reload_replace_the_named_graphs(virtuoso_server, monkeypatch):
+    monkeypatch.setenv("TARIFFKG_PASSWORD", VIRTUOSO_PASSWORD)
+    first = load(
+        virtuoso_server,
+        {G1: triples("a", 500, blank_groups=4), G2: triples("b", 9)},
+        user="dba",
+        chunk_triples=100,
+    )
+    assert first == {G1: 512, G2: 9}
+    assert load(virtuoso_server, {G1: triples("c", 7), G2: []}, user="dba") == {G1: 7, G2: 0}
+    client, endpoints = connect(virtuoso_server, "dba")
+    assert graph_size(client, endpoints, G1) == 7 and graph_size(client, endpoints, G2) == 0
+    rows = client.select(endpoints.query, f"SELECT ?s WHERE {{ GRAPH <{G1}> {{ ?s ?p ?o }} }}")
+    assert all("/c/" in row["s"]["value"] for row in rows)
+
+
+@pytest.mark.server
+def test_virtuoso_refuses_a_wrong_password_without_showing_it(virtuoso_server, monkeypatch):
+    secret = "Wr0ngButSecret"
+    monkeypatch.setenv("TARIFFKG_PASSWORD", secret)
+    with pytest.raises(EndpointError, match="credentials refused") as caught:
+        load(virtuoso_server, {G1: triples("x", 3)}, user="dba")
+    assert secret not in str(caught.value)
+    result = CliRunner().invoke(main, ["load", "--endpoint", virtuoso_server, "--user", "dba"])
+    assert result.exit_code == 2 and "credentials refused" in result.output
+    assert secret not in result.output
