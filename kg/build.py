@@ -26,6 +26,7 @@ from kg.product_lists import list_triples
 from kg.resources import data_dir, ontology_dir
 
 COMPLETE_MARKER = "BUILD-COMPLETE"
+BUILDING = ".building-"
 
 Progress = Callable[[str, int], None]
 
@@ -146,8 +147,12 @@ def build_store(path: Path, progress: Progress | None = None, force: bool = Fals
     """
     if is_complete(path) and not force:
         return path
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=path.name + ".building-", dir=path.parent))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale_builds(path)
+        tmp = Path(tempfile.mkdtemp(prefix=f"{path.name}{BUILDING}{os.getpid()}-", dir=path.parent))
+    except OSError as error:
+        raise StoreError(f"cannot build the store in {path.parent}: {error.strerror or error}") from None
     try:
         store = ox.Store(str(tmp))
         store.bulk_extend(graph_quads(progress=progress))
@@ -157,10 +162,41 @@ def build_store(path: Path, progress: Progress | None = None, force: bool = Fals
         if force and path.exists():
             shutil.rmtree(path)
         _move_into_place(tmp, path)
+    except OSError as error:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise StoreError(f"cannot build the store at {path}: {error.strerror or error}") from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return path
+
+
+def remove_stale_builds(path: Path) -> list[Path]:
+    """Remove the temporary folders of builds of path whose process is gone (killed mid-way).
+
+    A build's temporary folder is named PATH.building-PID-RANDOM; the folder of a process that
+    still runs (a concurrent build) is left alone. Returns the folders removed.
+    """
+    removed = []
+    for folder in path.parent.glob(path.name + BUILDING + "*"):
+        pid = folder.name[len(path.name + BUILDING):].split("-", 1)[0]
+        if pid.isdigit() and _alive(int(pid)):
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+        removed.append(folder)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process
+    return True
 
 
 def _move_into_place(tmp: Path, path: Path) -> None:

@@ -23,14 +23,40 @@ class TariffKGGroup(click.Group):
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
-        except TariffKGError as error:
-            if ctx.obj and ctx.obj.get("debug"):
-                raise
-            click.echo(f"tariffkg: error: {error}", err=True)
-            ctx.exit(EXIT_ERROR)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise  # usage errors (exit 2) and normal exits: click reports them itself
         except KeyboardInterrupt:
             click.echo("tariffkg: interrupted", err=True)
             ctx.exit(130)
+        except Exception as error:
+            if ctx.obj and ctx.obj.get("debug"):
+                raise
+            click.echo(f"tariffkg: error: {redact_secret(one_line(error))}", err=True)
+            ctx.exit(EXIT_ERROR)
+
+
+def one_line(error: Exception) -> str:
+    """An error as one line: tariff-kg's own messages as they are; files named for OS errors;
+    anything else (a bug or a library's surprise) with its type and a pointer to --debug."""
+    if isinstance(error, TariffKGError):
+        text = str(error)
+    elif isinstance(error, OSError) and error.strerror:
+        where = f"{error.filename}: " if error.filename else ""
+        text = f"{where}{error.strerror}"
+    elif isinstance(error, UnicodeDecodeError):
+        text = f"cannot decode text as {error.encoding}: {error.reason}"
+    else:
+        first = (str(error).strip().splitlines() or [""])[0][:300]
+        text = f"unexpected {type(error).__name__}: {first} (run tariffkg --debug ... for the traceback)"
+    return " ".join(text.split()) or type(error).__name__
+
+
+def redact_secret(text: str) -> str:
+    """The text with the value of TARIFFKG_PASSWORD, if set, replaced by ***."""
+    import os
+
+    secret = os.environ.get("TARIFFKG_PASSWORD")
+    return text.replace(secret, "***") if secret else text
 
 
 @click.group(cls=TariffKGGroup)
@@ -91,8 +117,16 @@ def open_backend(endpoint: str | None, store_root: Path | None, timeout: float =
     return LocalStore.open(ensure_store(store_root, progress=progress_printer))
 
 
-endpoint_option = click.option("--endpoint", metavar="URL",
-                               help="Query a SPARQL endpoint instead of the embedded store.")
+_endpoint = click.option("--endpoint", metavar="URL",
+                         help="Query a SPARQL endpoint instead of the embedded store.")
+_timeout = click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=60.0,
+                        show_default=True, help="Seconds to wait for each answer of --endpoint.")
+
+
+def endpoint_option(command):
+    """--endpoint URL and --timeout SECONDS."""
+    return _endpoint(_timeout(command))
+
 store_option = click.option("--store", "store_root", type=click.Path(file_okay=False, path_type=Path),
                             help="Folder of the embedded store (default: the user data directory).")
 
@@ -108,7 +142,7 @@ store_option = click.option("--store", "store_root", type=click.Path(file_okay=F
               help="Output format (default: text, or JSON lines with --batch).")
 @endpoint_option
 @store_option
-def duty(hts, origin, on, as_known_on, batch, fmt, endpoint, store_root) -> None:
+def duty(hts, origin, on, as_known_on, batch, fmt, endpoint, timeout, store_root) -> None:
     """What duty applied to a product from an origin on a date, with every part cited."""
     from kg import duty as duty_module
     from kg.errors import InputError
@@ -117,7 +151,7 @@ def duty(hts, origin, on, as_known_on, batch, fmt, endpoint, store_root) -> None
     if batch:
         if hts or origin or on:
             raise InputError("--batch takes the questions from the file: leave out --hts, --origin, --date")
-        backend = open_backend(endpoint, store_root)
+        backend = open_backend(endpoint, store_root, timeout)
         failures = duty_module.answer_batch(backend, batch, fmt or "jsonl", click.echo, as_known_on)
         sys.exit(EXIT_ERROR if failures else 0)
     missing = [name for name, value in (("--hts", hts), ("--origin", origin), ("--date", on)) if not value]
@@ -125,7 +159,7 @@ def duty(hts, origin, on, as_known_on, batch, fmt, endpoint, store_root) -> None
         raise InputError(f"missing {', '.join(missing)} (or give --batch FILE)")
     entry_date = parse_date(on, "--date")
     known_on = parse_known_on(as_known_on)
-    backend = open_backend(endpoint, store_root)
+    backend = open_backend(endpoint, store_root, timeout)
     answer = duty_module.duty_answer(backend, hts, origin, entry_date, known_on)
     click.echo(duty_module.render(answer, fmt or "text"))
 
@@ -140,9 +174,9 @@ def duty(hts, origin, on, as_known_on, batch, fmt, endpoint, store_root) -> None
               show_default=True)
 @endpoint_option
 @store_option
-def query(name, params, query_file, list_queries, fmt, endpoint, store_root) -> None:
+def query(name, params, query_file, list_queries, fmt, endpoint, timeout, store_root) -> None:
     """Run a stored SPARQL query (or your own with --file) with parameters bound as RDF terms."""
-    from kg.errors import InputError
+    from kg.errors import InputError, StoreError
     from kg.queries import query_from_file, stored_queries, stored_query
     from kg.tables import render_rows
 
@@ -161,7 +195,10 @@ def query(name, params, query_file, list_queries, fmt, endpoint, store_root) -> 
             raise InputError(f"-p {item!r}: write parameters as KEY=VALUE")
         values[key.strip().lstrip("?")] = value
     bindings = stored.bind(values)
-    rows = open_backend(endpoint, store_root).select(stored.text, bindings)
+    try:
+        rows = open_backend(endpoint, store_root, timeout).select(stored.text, bindings)
+    except (InputError, StoreError) as error:
+        raise type(error)(f"{query_file}: {error}" if query_file else str(error)) from None
     click.echo(render_rows(rows, fmt), nl=False)
 
 
@@ -171,7 +208,7 @@ def query(name, params, query_file, list_queries, fmt, endpoint, store_root) -> 
 @click.option("--user", help="User name; the password is read from TARIFFKG_PASSWORD.")
 @click.option("--store-endpoint", help="Graph Store Protocol URL (default: derived from --endpoint).")
 @click.option("--update-endpoint", help="SPARQL Update URL (default: derived from --endpoint).")
-@click.option("--timeout", type=float, default=120.0, show_default=True,
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=120.0, show_default=True,
               help="Seconds to wait for each request.")
 @click.option("--store", "store_root", type=click.Path(file_okay=False, path_type=Path),
               help="Folder of the embedded store to load from (built if needed).")
@@ -232,7 +269,7 @@ def export_command(fmt: str, out: Path | None, want_manifest: bool) -> None:
               help="Also draw the steps to FILE.svg or FILE.png, with negotiations and rulings marked.")
 @endpoint_option
 @store_option
-def timeline(hts, origin, start, end, as_known_on, chart, endpoint, store_root) -> None:
+def timeline(hts, origin, start, end, as_known_on, chart, endpoint, timeout, store_root) -> None:
     """The duty on a product from an origin as a step function over time, each change explained."""
     from datetime import date
 
@@ -242,7 +279,7 @@ def timeline(hts, origin, start, end, as_known_on, chart, endpoint, store_root) 
     first = parse_date(start, "--from")
     last = parse_date(end, "--to") if end else date.today()
     known = parse_known_on(as_known_on) if as_known_on else None
-    backend = open_backend(endpoint, store_root)
+    backend = open_backend(endpoint, store_root, timeout)
     steps = timeline_module.duty_steps(backend, hts, origin, first, last, known)
     click.echo(timeline_module.render_steps(steps))
     if chart:
@@ -259,13 +296,13 @@ def timeline(hts, origin, start, end, as_known_on, chart, endpoint, store_root) 
 @click.option("--as-known-on", default=None, help="Law as known on this day (default: today).")
 @endpoint_option
 @store_option
-def diff(first, second, origin, hts, as_known_on, endpoint, store_root) -> None:
+def diff(first, second, origin, hts, as_known_on, endpoint, timeout, store_root) -> None:
     """Measures that started, ended, changed rate or were suspended between two days."""
     from kg import timeline as timeline_module
     from kg.inputs import parse_date, parse_known_on
     from kg.tables import text_table
 
     d1, d2 = parse_date(first, "--from"), parse_date(second, "--to")
-    backend = open_backend(endpoint, store_root)
+    backend = open_backend(endpoint, store_root, timeout)
     rows = timeline_module.diff(backend, origin, d1, d2, parse_known_on(as_known_on), hts)
     click.echo(text_table(["change", "measure", "detail"], [list(r) for r in rows]).rstrip())

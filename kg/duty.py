@@ -232,8 +232,9 @@ def render(answer: DutyAnswer, fmt: str) -> str:
 def _text_report(answer: DutyAnswer) -> str:
     from kg.tables import text_table
 
-    lines = [f"Duty on {answer.hts} from {answer.origin} entered {answer.date}"
-             f" (law as known on {answer.as_known_on})", ""]
+    heading = (f"Duty on {answer.hts} from {answer.origin} entered {answer.date}"
+               f" (law as known on {answer.as_known_on})")
+    lines = [heading, ""]
     sources: list[Source] = []
     body = []
     for c in answer.components:

@@ -85,9 +85,14 @@ def serialize(quads: Iterable[ox.Quad], fmt: str) -> bytes:
 
 def write_atomically(path: Path, data: bytes) -> None:
     """Write data to path through a temporary file in the same folder and a rename."""
+    from kg.errors import InputError
+
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".part", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".part", dir=path.parent)
+    except OSError as error:
+        raise InputError(f"{path}: cannot write: {error.strerror or error}") from None
     try:
         with os.fdopen(handle, "wb") as out:
             out.write(data)

@@ -110,15 +110,16 @@ def query_from_file(path: Path) -> StoredQuery:
 
 def is_update(text: str) -> bool:
     """True when the text parses as a SPARQL 1.1 Update rather than a query."""
+    from pyparsing import ParseException
     from rdflib.plugins.sparql.parser import parseQuery, parseUpdate
 
     try:
         parseQuery(text)
         return False
-    except Exception:
+    except ParseException:
         pass
     try:
         parseUpdate(text)
-        return True
-    except Exception:
+    except ParseException:
         return False
+    return True

@@ -76,15 +76,17 @@ class LocalStore:
             solutions = self._store.query(
                 bind_parameters(query, bindings or {}), use_default_graph_as_union=True
             )
+            if not isinstance(solutions, ox.QuerySolutions):
+                raise InputError("only SELECT queries can be run here")
+            names = [v.value for v in solutions.variables]
+            return [
+                {name: from_oxigraph(row[name]) for name in names if row[name] is not None}
+                for row in solutions
+            ]
         except SyntaxError as error:
-            raise InputError(f"SPARQL syntax error: {error}") from None
-        if not isinstance(solutions, ox.QuerySolutions):
-            raise InputError("only SELECT queries can be run here")
-        names = [v.value for v in solutions.variables]
-        return [
-            {name: from_oxigraph(row[name]) for name in names if row[name] is not None}
-            for row in solutions
-        ]
+            raise InputError(f"SPARQL syntax error: {str(error)[:200]}") from None
+        except OSError as error:  # pyoxigraph's evaluation failures (e.g. of a SERVICE call)
+            raise StoreError(f"the query failed: {str(error)[:200]}") from None
 
     def triple_count(self) -> int:
         """The number of quads in the store."""
@@ -138,19 +140,25 @@ class RemoteEndpoint:
         self.url = url
         self._client = SPARQLWrapper(url)
         self._client.setReturnFormat(JSON)
-        self._client.setTimeout(int(timeout))
+        self.timeout = float(timeout)
+        self._client.timeout = self.timeout  # setTimeout() truncates to int, and 0 means "wait forever"
         self._client.setMethod("POST")
         if user:
             self._client.setCredentials(user, password or "")
 
     def select(self, query: str, bindings: Mapping[str, Identifier] | None = None) -> list[Row]:
         """Run a SELECT query on the endpoint with the bindings as a VALUES row; return the rows."""
+        from SPARQLWrapper import SELECT
+
         text = bind_parameters(strip_comment_lines(query), bindings or {})
         self._client.setQuery(text)
+        if self._client.queryType != SELECT or self._client.isSparqlUpdateRequest():
+            # SPARQLWrapper would send an update as one, and some servers take updates at /sparql
+            raise InputError("only SELECT queries can be run here")
         try:
             result = self._client.queryAndConvert()
         except Exception as error:  # SPARQLWrapper raises many unrelated types
-            raise EndpointError(f"{self.url}: {_describe(error)}") from None
+            raise EndpointError(f"{self.url}: {_describe(error, self.timeout)}") from None
         if not isinstance(result, dict) or "results" not in result:
             raise EndpointError(f"{self.url}: the answer is not SPARQL JSON results")
         return [
@@ -159,7 +167,12 @@ class RemoteEndpoint:
         ]
 
 
-def _describe(error: Exception) -> str:
+def _describe(error: Exception, timeout: float | None = None) -> str:
+    import socket
+
+    reason = getattr(error, "reason", error)
+    if isinstance(reason, (socket.timeout, TimeoutError)) or isinstance(error, (socket.timeout, TimeoutError)):
+        return f"no answer within {timeout:g} s (--timeout)" if timeout else "no answer before the timeout"
     text = str(error).strip().splitlines()
     return text[0] if text else type(error).__name__
 

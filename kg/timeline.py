@@ -62,7 +62,7 @@ def duty_steps(backend, hts: str, origin: str, start: date, end: date,
 
 
 def _same(a: DutyAnswer, b: DutyAnswer) -> bool:
-    key = lambda answer: sorted((c.measure, c.ad_valorem_percent) for c in answer.components)  # noqa: E731
+    key = lambda answer: sorted((c.measure, c.ad_valorem_percent) for c in answer.components)
     return key(a) == key(b)
 
 
@@ -107,9 +107,14 @@ def chart(steps: list[Step], end: date, events: list[tuple[date, str]], path: Pa
     fig.autofmt_xdate()
     fig.tight_layout()
     tmp = path.with_name(path.name + ".tmp" + path.suffix)
-    fig.savefig(tmp, format=path.suffix.lstrip(".").lower())
-    plt.close(fig)
-    tmp.replace(path)
+    try:
+        fig.savefig(tmp, format=path.suffix.lstrip(".").lower())
+        tmp.replace(path)
+    except OSError as error:
+        tmp.unlink(missing_ok=True)
+        raise InputError(f"--chart {path}: cannot write: {error.strerror or error}") from None
+    finally:
+        plt.close(fig)
 
 
 def events_for(backend, origin: str) -> list[tuple[date, str]]:
