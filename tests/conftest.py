@@ -152,3 +152,63 @@ def mini_store():
     from kg.store import LocalStore
 
     return LocalStore.from_turtle(QUERY_FIXTURES / "mini.ttl")
+
+
+# --- A scripted loopback HTTP server (slow answers, transient 503s, echoing hostile servers) ------
+
+
+class ScriptedServer:
+    """A loopback HTTP server in a thread; `answer(handler, body)` returns (status, headers, bytes).
+
+    Every request is recorded in `requests` as (method, path, headers, body).
+    """
+
+    def __init__(self, answer):
+        import http.server
+        import threading
+
+        self.requests: list[tuple[str, str, dict, bytes]] = []
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def _handle(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0) or 0))
+                outer.requests.append((self.command, self.path, dict(self.headers), body))
+                status, headers, payload = answer(self, body)
+                try:
+                    self.send_response(status)
+                    for name, value in headers.items():
+                        self.send_header(name, value)
+                    self.send_header("Content-Length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up (a timeout test)
+
+            do_GET = do_POST = _handle
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.httpd.server_port}/query"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture()
+def scripted_server():
+    """Make ScriptedServer(answer) objects; all are closed after the test."""
+    servers = []
+
+    def make(answer) -> ScriptedServer:
+        servers.append(ScriptedServer(answer))
+        return servers[-1]
+
+    yield make
+    for server in servers:
+        server.close()

@@ -1,0 +1,325 @@
+"""Golden duty answers on the shipped store, read from the curated Turtle and its cited sources.
+
+Every product is asked as applied at the time (as known on the entry date itself) and as known
+today (TODAY, fixed), on both sides of every change date. Each case asserts the total, the exact
+set of applied measures with what each adds, and the exact set of measures not applied with the
+kind of reason. Goods of Japan throughout.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from kg.duty import REASONS, duty_answer
+
+TODAY = "2026-11-25"  # the day the curated data was checked; never date.today()
+
+BASE = "measure/ieepa-reciprocal-baseline-all-2025-04-05"
+JP24 = "measure/ieepa-reciprocal-jp-2025-04-09"
+JP15 = "measure/ieepa-reciprocal-jp-2025-08-07"
+JPINC = "measure/ieepa-reciprocal-jp-inclusive-2025-08-07"
+AUTOS = "measure/s232-autos-all-2025-04-03"
+AUTOS_JP = "measure/s232-autos-jp-2025-09-16"
+PARTS = "measure/s232-auto-parts-all-2025-05-03"
+PARTS_JP = "measure/s232-auto-parts-jp-2025-09-16"
+STEEL25 = "measure/s232-steel-all-2025-03-12"
+STEEL50 = "measure/s232-steel-all-2025-06-04"
+METALS_1A = "measure/s232-metals-2026-annex-1a-all-2026-04-06"
+S122 = "measure/s122-surcharge-all-2026-02-24"
+S301 = "measure/s301-forced-labor-jp-2026-07-24"
+
+ST, SUS, SUP, INV, XP = "stacking", "suspended", "superseded", "invalidated", "excluded product"
+
+# The reciprocal measures as not applied, by period, for goods that a Section 232 measure covers.
+RECIP_232 = {  # as applied at the time
+    "2025-04-05": {BASE: ST},
+    "2025-04-09": {BASE: ST, JP24: ST},
+    "2025-04-10": {BASE: ST, JP24: SUS},
+    "2025-08-07": {BASE: ST, JP15: ST},
+    "2025-09-04": {BASE: ST, JP15: SUP, JPINC: ST},
+    "2026-02-20": {BASE: INV, JP15: INV, JPINC: INV},
+}
+
+
+def mfn(digits: str) -> str:
+    return f"mfn/{digits}/2025-basic"
+
+
+def _car_cases(hts: str, digits: str, rate: float) -> list:
+    """Passenger cars and light trucks: MFN, 232 autos 25% then Japan's 15% inclusive from 2025-09-16."""
+    m = mfn(digits)
+    with_232, with_jp = rate + 25, max(rate, 15.0)
+    jp = {m: rate, AUTOS_JP: max(0.0, 15 - rate)}
+    g = {m: rate, AUTOS: 25}
+    cases = [
+        # as applied (known on the day)
+        ("2025-04-02", None, rate, {m: rate}, {}),
+        ("2025-04-03", None, with_232, g, {}),
+        ("2025-04-04", None, with_232, g, {}),
+        ("2025-04-05", None, with_232, g, RECIP_232["2025-04-05"]),
+        ("2025-04-08", None, with_232, g, RECIP_232["2025-04-05"]),
+        ("2025-04-09", None, with_232, g, RECIP_232["2025-04-09"]),
+        ("2025-04-10", None, with_232, g, RECIP_232["2025-04-10"]),
+        ("2025-05-01", None, with_232, g, RECIP_232["2025-04-10"]),
+        ("2025-07-08", None, with_232, g, RECIP_232["2025-04-10"]),
+        ("2025-07-09", None, with_232, g, RECIP_232["2025-04-10"]),
+        ("2025-08-01", None, with_232, g, RECIP_232["2025-04-10"]),
+        ("2025-08-06", None, with_232, g, RECIP_232["2025-04-10"]),
+        ("2025-08-07", None, with_232, g, RECIP_232["2025-08-07"]),
+        ("2025-09-03", None, with_232, g, RECIP_232["2025-08-07"]),
+        ("2025-09-04", None, with_232, g, RECIP_232["2025-09-04"]),
+        ("2025-09-15", None, with_232, g, RECIP_232["2025-09-04"]),
+        ("2025-09-16", None, with_jp, jp, {**RECIP_232["2025-09-04"], AUTOS: ST}),
+        ("2025-09-20", None, with_jp, jp, {**RECIP_232["2025-09-04"], AUTOS: ST}),
+        ("2026-02-19", None, with_jp, jp, {**RECIP_232["2025-09-04"], AUTOS: ST}),
+        ("2026-02-20", None, with_jp, jp, {**RECIP_232["2026-02-20"], AUTOS: ST}),
+        ("2026-02-23", None, with_jp, jp, {**RECIP_232["2026-02-20"], AUTOS: ST}),
+        ("2026-02-24", None, with_jp, jp, {AUTOS: ST, S122: ST}),
+        ("2026-03-15", None, with_jp, jp, {AUTOS: ST, S122: ST}),
+        ("2026-07-23", None, with_jp, jp, {AUTOS: ST, S122: ST}),
+        ("2026-07-24", None, with_jp, jp, {AUTOS: ST, S301: ST}),
+        # the Japan rate is not known before the ITA notice of 2025-09-16
+        ("2025-09-20", "2025-09-10", with_232, g, RECIP_232["2025-09-04"]),
+        ("2025-09-20", "2025-09-15", with_232, g, RECIP_232["2025-09-04"]),
+        # as known today: the reciprocal tariff invalidated back to its start; 232 unchanged
+        ("2025-04-02", TODAY, rate, {m: rate}, {}),
+        ("2025-04-05", TODAY, with_232, g, {BASE: INV}),
+        ("2025-05-01", TODAY, with_232, g, {BASE: INV, JP24: INV}),
+        ("2025-08-07", TODAY, with_232, g, {BASE: INV, JP15: INV, JPINC: INV}),
+        ("2025-09-15", TODAY, with_232, g, {BASE: INV, JP15: INV, JPINC: INV}),
+        ("2025-09-16", TODAY, with_jp, jp, {BASE: INV, JP15: INV, JPINC: INV, AUTOS: ST}),
+        ("2026-02-24", TODAY, with_jp, jp, {AUTOS: ST, S122: ST}),
+        ("2026-07-24", TODAY, with_jp, jp, {AUTOS: ST, S301: ST}),
+    ]
+    return [(hts, *case) for case in cases]
+
+
+def _part_cases() -> list:
+    """An auto part of U.S. note 33(g): reciprocal until the parts duty starts on 2025-05-03."""
+    hts, m, r = "8708.99.68", mfn("87089968"), 2.5
+    parts = {m: r, PARTS: 25}
+    jp = {m: r, PARTS_JP: 12.5}
+    cases = [
+        ("2025-04-04", None, 2.5, {m: r}, {}),
+        ("2025-04-05", None, 12.5, {m: r, BASE: 10}, {}),
+        ("2025-04-09", None, 26.5, {m: r, JP24: 24}, {BASE: ST}),
+        ("2025-04-10", None, 12.5, {m: r, BASE: 10}, {JP24: SUS}),
+        ("2025-05-02", None, 12.5, {m: r, BASE: 10}, {JP24: SUS}),
+        ("2025-05-03", None, 27.5, parts, {BASE: ST, JP24: SUS}),
+        ("2025-06-01", None, 27.5, parts, {BASE: ST, JP24: SUS}),
+        ("2025-08-07", None, 27.5, parts, RECIP_232["2025-08-07"]),
+        ("2025-09-15", None, 27.5, parts, RECIP_232["2025-09-04"]),
+        ("2025-09-16", None, 15.0, jp, {**RECIP_232["2025-09-04"], PARTS: ST}),
+        ("2025-10-01", None, 15.0, jp, {**RECIP_232["2025-09-04"], PARTS: ST}),
+        ("2026-02-24", None, 15.0, jp, {PARTS: ST, S122: ST}),
+        ("2026-04-06", None, 15.0, jp, {PARTS: ST, S122: ST}),
+        ("2026-07-24", None, 15.0, jp, {PARTS: ST, S301: ST}),
+        ("2025-04-09", TODAY, 2.5, {m: r}, {BASE: INV, JP24: INV}),
+        ("2025-06-01", TODAY, 27.5, parts, {BASE: INV, JP24: INV}),
+        ("2025-10-01", TODAY, 15.0, jp, {BASE: INV, JP15: INV, JPINC: INV, PARTS: ST}),
+    ]
+    return [(hts, *case) for case in cases]
+
+
+def _steel_cases() -> list:
+    """Flat-rolled steel: Section 232 steel 25% from 2025-03-12, 50% from 2025-06-04."""
+    hts, m = "7208.51.00", mfn("72085100")
+    s25, s50 = {m: 0.0, STEEL25: 25}, {m: 0.0, STEEL50: 50}
+    cases = [
+        ("2025-03-11", None, 0.0, {m: 0.0}, {}),
+        ("2025-03-12", None, 25.0, s25, {}),
+        ("2025-04-01", None, 25.0, s25, {}),
+        ("2025-04-05", None, 25.0, s25, RECIP_232["2025-04-05"]),
+        ("2025-04-09", None, 25.0, s25, RECIP_232["2025-04-09"]),
+        ("2025-04-10", None, 25.0, s25, RECIP_232["2025-04-10"]),
+        ("2025-06-03", None, 25.0, s25, RECIP_232["2025-04-10"]),
+        ("2025-06-04", None, 50.0, s50, RECIP_232["2025-04-10"]),
+        ("2025-07-01", None, 50.0, s50, RECIP_232["2025-04-10"]),
+        ("2025-08-07", None, 50.0, s50, RECIP_232["2025-08-07"]),
+        ("2025-09-04", None, 50.0, s50, RECIP_232["2025-09-04"]),
+        ("2026-02-20", None, 50.0, s50, RECIP_232["2026-02-20"]),
+        ("2026-02-24", None, 50.0, s50, {S122: ST}),
+        ("2026-04-05", None, 50.0, s50, {S122: ST}),
+        # the 50% is not known before Proclamation 10947 (signed 2025-06-03)
+        ("2025-06-04", "2025-06-02", 25.0, s25, RECIP_232["2025-04-10"]),
+        ("2025-07-01", TODAY, 50.0, s50, {BASE: INV, JP24: INV}),
+        ("2025-04-01", TODAY, 25.0, s25, {}),
+    ]
+    return [(hts, *case) for case in cases]
+
+
+def _general_cases() -> list:
+    """An electric water heater part (MFN 3.7%): the reciprocal tariff in full, then 122 and 301."""
+    hts, m, r = "8516.71.00", mfn("85167100"), 3.7
+    cases = [
+        ("2025-04-04", None, 3.7, {m: r}, {}),
+        ("2025-04-05", None, 13.7, {m: r, BASE: 10}, {}),
+        ("2025-04-07", None, 13.7, {m: r, BASE: 10}, {}),
+        ("2025-04-08", None, 13.7, {m: r, BASE: 10}, {}),
+        ("2025-04-09", None, 27.7, {m: r, JP24: 24}, {BASE: ST}),
+        ("2025-04-10", None, 13.7, {m: r, BASE: 10}, {JP24: SUS}),
+        ("2025-05-01", None, 13.7, {m: r, BASE: 10}, {JP24: SUS}),
+        ("2025-07-08", None, 13.7, {m: r, BASE: 10}, {JP24: SUS}),
+        ("2025-07-09", None, 13.7, {m: r, BASE: 10}, {JP24: SUS}),
+        ("2025-08-01", None, 13.7, {m: r, BASE: 10}, {JP24: SUS}),
+        ("2025-08-06", None, 13.7, {m: r, BASE: 10}, {JP24: SUS}),
+        ("2025-08-07", None, 18.7, {m: r, JP15: 15}, {BASE: ST}),
+        ("2025-08-20", None, 18.7, {m: r, JP15: 15}, {BASE: ST}),
+        ("2025-09-03", None, 18.7, {m: r, JP15: 15}, {BASE: ST}),
+        ("2025-09-04", None, 15.0, {m: r, JPINC: 11.3}, {BASE: ST, JP15: SUP}),
+        ("2026-02-19", None, 15.0, {m: r, JPINC: 11.3}, {BASE: ST, JP15: SUP}),
+        ("2026-02-20", None, 3.7, {m: r}, {BASE: INV, JP15: INV, JPINC: INV}),
+        ("2026-02-23", None, 3.7, {m: r}, {BASE: INV, JP15: INV, JPINC: INV}),
+        ("2026-02-24", None, 13.7, {m: r, S122: 10}, {}),
+        ("2026-07-23", None, 13.7, {m: r, S122: 10}, {}),
+        ("2026-07-24", None, 12.5, {m: r, S301: 8.8}, {}),
+        # one entry date seen from later and later days
+        ("2025-08-20", "2025-10-01", 15.0, {m: r, JPINC: 11.3}, {BASE: ST, JP15: SUP}),
+        ("2025-08-20", "2026-02-19", 15.0, {m: r, JPINC: 11.3}, {BASE: ST, JP15: SUP}),
+        ("2025-08-20", "2026-02-20", 3.7, {m: r}, {BASE: INV, JP15: INV, JPINC: INV}),
+        ("2025-08-20", TODAY, 3.7, {m: r}, {BASE: INV, JP15: INV, JPINC: INV}),
+        ("2025-04-09", TODAY, 3.7, {m: r}, {BASE: INV, JP24: INV}),
+        ("2026-03-15", TODAY, 13.7, {m: r, S122: 10}, {}),
+        # an entry date seen before later acts were known (the law as then expected to apply)
+        ("2025-08-03", "2025-07-20", 27.7, {m: r, JP24: 24}, {BASE: ST}),
+        ("2026-03-01", "2026-01-01", 15.0, {m: r, JPINC: 11.3}, {BASE: ST, JP15: SUP}),
+    ]
+    return [(hts, *case) for case in cases]
+
+
+def _high_mfn_cases() -> list:
+    """Sweaters of synthetic fibres, MFN 32%: the inclusive 15% and 12.5% add nothing."""
+    hts, m, r = "6110.30.30", mfn("61103030"), 32.0
+    cases = [
+        ("2025-04-09", None, 56.0, {m: r, JP24: 24}, {BASE: ST}),
+        ("2025-08-20", None, 47.0, {m: r, JP15: 15}, {BASE: ST}),
+        ("2025-09-04", None, 32.0, {m: r, JPINC: 0.0}, {BASE: ST, JP15: SUP}),
+        ("2025-08-20", "2025-10-01", 32.0, {m: r, JPINC: 0.0}, {BASE: ST, JP15: SUP}),
+        ("2025-08-20", TODAY, 32.0, {m: r}, {BASE: INV, JP15: INV, JPINC: INV}),
+        ("2026-02-24", None, 42.0, {m: r, S122: 10}, {}),
+        ("2026-07-24", None, 32.0, {m: r, S301: 0.0}, {}),
+    ]
+    return [(hts, *case) for case in cases]
+
+
+def _toy_cases() -> list:
+    """Toys (MFN free): every reciprocal, 122 and 301 rate in full."""
+    hts, m = "9503.00.00", mfn("95030000")
+    cases = [
+        ("2025-04-05", None, 10.0, {m: 0.0, BASE: 10}, {}),
+        ("2025-04-09", None, 24.0, {m: 0.0, JP24: 24}, {BASE: ST}),
+        ("2025-09-04", None, 15.0, {m: 0.0, JPINC: 15}, {BASE: ST, JP15: SUP}),
+        ("2026-02-23", None, 0.0, {m: 0.0}, {BASE: INV, JP15: INV, JPINC: INV}),
+        ("2026-02-24", None, 10.0, {m: 0.0, S122: 10}, {}),
+        ("2026-03-15", None, 10.0, {m: 0.0, S122: 10}, {}),
+        ("2026-07-23", None, 10.0, {m: 0.0, S122: 10}, {}),
+        ("2026-07-24", None, 12.5, {m: 0.0, S301: 12.5}, {}),
+        ("2026-08-01", None, 12.5, {m: 0.0, S301: 12.5}, {}),
+        ("2025-09-04", TODAY, 0.0, {m: 0.0}, {BASE: INV, JP15: INV, JPINC: INV}),
+    ]
+    return [(hts, *case) for case in cases]
+
+
+def _other_cases() -> list:
+    return [
+        ("8704.21.01", "2025-10-01", None, 25.0, {mfn("87042101"): 25, AUTOS_JP: 0.0},
+         {**RECIP_232["2025-09-04"], AUTOS: ST}),
+        ("8528.72.64", "2026-03-15", None, 13.9, {mfn("85287264"): 3.9, S122: 10}, {}),
+        # Annex II: no reciprocal duty at all (the exemption is listed at 10 digits, 8471.30.01.00)
+        ("8471.30.01.00", "2025-05-01", None, 0.0, {mfn("84713001"): 0.0}, {BASE: XP, JP24: XP}),
+    ]
+
+
+CASES = (_car_cases("8703.23.01", "87032301", 2.5) + _car_cases("8703.80.00", "87038000", 2.5)
+         + _car_cases("8704.31.01", "87043101", 25.0) + _part_cases() + _steel_cases() + _general_cases()
+         + _high_mfn_cases() + _toy_cases() + _other_cases())
+
+
+def _short(measure: str) -> str:
+    return measure.split("/id/", 1)[1]
+
+
+def _check(store, hts, day, known, total, applied, not_applied):
+    answer = duty_answer(store, hts, "JP", date.fromisoformat(day), date.fromisoformat(known or day))
+    got_applied = {_short(c.measure): c.ad_valorem_percent for c in answer.components}
+    assert got_applied == pytest.approx(applied), "applied measures"
+    got_not = {_short(n.measure): n.reason for n in answer.not_applied}
+    assert set(got_not) == set(not_applied), "measures not applied"
+    for measure, kind in not_applied.items():
+        assert got_not[measure].startswith(REASONS[kind]), (measure, got_not[measure])
+    assert answer.total_ad_valorem_percent == pytest.approx(total)
+    for component in answer.components:
+        assert component.sources and all(s.citation for s in component.sources), component.measure
+    return answer
+
+
+@pytest.mark.parametrize("hts,day,known,total,applied,not_applied", CASES,
+                         ids=[f"{c[0]}@{c[1]}~{c[2] or 'then'}" for c in CASES])
+def test_golden_duty(shipped_store, hts, day, known, total, applied, not_applied):
+    _check(shipped_store, hts, day, known, total, applied, not_applied)
+
+
+def test_reasons_name_what_excludes_a_measure(shipped_store):
+    answer = _check(shipped_store, "8703.23.01", "2025-05-01", None, 27.5, {mfn("87032301"): 2.5, AUTOS: 25},
+                    {BASE: ST, JP24: SUS})
+    reasons = {_short(n.measure): n.reason for n in answer.not_applied}
+    assert "No reciprocal tariff on passenger vehicles and light trucks" in reasons[BASE]
+    assert "90-day pause" in reasons[JP24]
+    answer = _check(shipped_store, "8516.71.00", "2025-08-20", TODAY, 3.7, {mfn("85167100"): 3.7},
+                    {BASE: INV, JP15: INV, JPINC: INV})
+    assert all("Learning Resources" in n.reason for n in answer.not_applied)
+    answer = _check(shipped_store, "8516.71.00", "2025-08-20", "2025-10-01", 15.0,
+                    {mfn("85167100"): 3.7, JPINC: 11.3}, {BASE: ST, JP15: SUP})
+    reasons = {_short(n.measure): n.reason for n in answer.not_applied}
+    assert "EO 14345" in reasons[JP15]
+    answer = _check(shipped_store, "8703.23.01", "2026-03-15", None, 15.0, {mfn("87032301"): 2.5, AUTOS_JP: 12.5},
+                    {AUTOS: ST, S122: ST})
+    reasons = {_short(n.measure): n.reason for n in answer.not_applied}
+    assert "No Section 122 surcharge on goods subject to Section 232" in reasons[S122]
+
+
+def test_the_answer_cites_its_sources(shipped_store):
+    answer = duty_answer(shipped_store, "8703.23.01", "JP", date(2025, 5, 1), date(2025, 5, 1))
+    cited = {c.measure.rsplit("/", 1)[-1]: [s.citation for s in c.sources] for c in answer.components}
+    assert "Proclamation 10908" in cited["s232-autos-all-2025-04-03"]
+    assert any(s.url and s.url.startswith("https://www.govinfo.gov/") for c in answer.components for s in c.sources)
+
+
+def test_ten_digit_and_eight_digit_lines_agree(shipped_store):
+    eight = duty_answer(shipped_store, "8703.23.01", "JP", date(2025, 9, 20), date(2025, 9, 20))
+    ten = duty_answer(shipped_store, "8703230110", "JP", date(2025, 9, 20), date(2025, 9, 20))
+    assert ten.hts == "8703.23.01.10"
+    assert ten.total_ad_valorem_percent == eight.total_ad_valorem_percent == 15.0
+
+
+def test_a_date_past_the_data_says_how_far_it_reaches(shipped_store):
+    answer = duty_answer(shipped_store, "8703.23.01", "JP", date(2027, 6, 1), date.fromisoformat(TODAY))
+    assert answer.total_ad_valorem_percent == 15.0
+    assert any(n.startswith("the data reaches 2026-07-23") for n in answer.notes)
+    inside = duty_answer(shipped_store, "8703.23.01", "JP", date(2026, 3, 15), date(2026, 3, 15))
+    assert not any("data reaches" in n for n in inside.notes)
+
+
+# Data problems found while writing these cases: the engine follows the graph, the graph is wrong.
+DATA_PROBLEMS = [
+    pytest.param("8471.30.01", "2025-05-01", None, 0.0, {mfn("84713001"): 0.0}, {BASE: XP, JP24: XP},
+                 marks=pytest.mark.xfail(strict=True, reason=(
+                     "data/lists/ieepa-annex-ii.csv lists 8471300100 instead of the 8-digit subheading "
+                     "84713001 of U.S. note 2(v)(iii)(a), so the 8-digit line is not exempt"))),
+    pytest.param("7208.51.00", "2026-04-06", None, 50.0, {mfn("72085100"): 0.0, METALS_1A: 50}, {S122: ST},
+                 marks=pytest.mark.xfail(strict=True, reason=(
+                     "rule:s122-not-on-s232 triggers on the 2025 steel/aluminum programs only, not "
+                     "program:s232-metals-2026, though its legalBasis says note 2(aa)(v) covers the 9903.82 "
+                     "headings from 2026 Rev 5: steel pays 50% + 10% from 2026-04-06"))),
+    pytest.param("7208.51.00", "2026-07-24", None, 50.0, {mfn("72085100"): 0.0, METALS_1A: 50}, {S301: ST},
+                 marks=pytest.mark.xfail(strict=True, reason=(
+                     "rule:s301-forced-labor-not-on-s232 triggers on the 2025 steel/aluminum programs only; "
+                     "U.S. note 52(f) excepts the 9903.82 metals headings (program:s232-metals-2026)"))),
+]
+
+
+@pytest.mark.parametrize("hts,day,known,total,applied,not_applied", DATA_PROBLEMS)
+def test_known_data_problems(shipped_store, hts, day, known, total, applied, not_applied):
+    _check(shipped_store, hts, day, known, total, applied, not_applied)
