@@ -302,24 +302,18 @@ def test_a_date_past_the_data_says_how_far_it_reaches(shipped_store):
     assert not any("data reaches" in n for n in inside.notes)
 
 
-# Data problems found while writing these cases: the engine follows the graph, the graph is wrong.
-DATA_PROBLEMS = [
+# Regressions of data problems found while writing these cases (fixed in the data): Annex II
+# listed 8471.30.01 at 10 digits only; the Section 122 and 301 exceptions missed the 2026 metals.
+DATA_REGRESSIONS = [
     pytest.param("8471.30.01", "2025-05-01", None, 0.0, {mfn("84713001"): 0.0}, {BASE: XP, JP24: XP},
-                 marks=pytest.mark.xfail(strict=True, reason=(
-                     "data/lists/ieepa-annex-ii.csv lists 8471300100 instead of the 8-digit subheading "
-                     "84713001 of U.S. note 2(v)(iii)(a), so the 8-digit line is not exempt"))),
+                 id="annex-ii-8471.30.01-at-8-digits"),
     pytest.param("7208.51.00", "2026-04-06", None, 50.0, {mfn("72085100"): 0.0, METALS_1A: 50}, {S122: ST},
-                 marks=pytest.mark.xfail(strict=True, reason=(
-                     "rule:s122-not-on-s232 triggers on the 2025 steel/aluminum programs only, not "
-                     "program:s232-metals-2026, though its legalBasis says note 2(aa)(v) covers the 9903.82 "
-                     "headings from 2026 Rev 5: steel pays 50% + 10% from 2026-04-06"))),
+                 id="s122-not-on-2026-metals"),
     pytest.param("7208.51.00", "2026-07-24", None, 50.0, {mfn("72085100"): 0.0, METALS_1A: 50}, {S301: ST},
-                 marks=pytest.mark.xfail(strict=True, reason=(
-                     "rule:s301-forced-labor-not-on-s232 triggers on the 2025 steel/aluminum programs only; "
-                     "U.S. note 52(f) excepts the 9903.82 metals headings (program:s232-metals-2026)"))),
+                 id="s301-not-on-2026-metals"),
 ]
 
 
-@pytest.mark.parametrize("hts,day,known,total,applied,not_applied", DATA_PROBLEMS)
-def test_known_data_problems(shipped_store, hts, day, known, total, applied, not_applied):
+@pytest.mark.parametrize("hts,day,known,total,applied,not_applied", DATA_REGRESSIONS)
+def test_fixed_data_problems_stay_fixed(shipped_store, hts, day, known, total, applied, not_applied):
     _check(shipped_store, hts, day, known, total, applied, not_applied)
