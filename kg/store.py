@@ -157,14 +157,20 @@ class RemoteEndpoint:
             raise InputError("only SELECT queries can be run here")
         try:
             result = self._client.queryAndConvert()
-        except Exception as error:  # SPARQLWrapper raises many unrelated types
-            raise EndpointError(f"{self.url}: {_describe(error, self.timeout)}") from None
+        except Exception as error:  # noqa: BLE001 - SPARQLWrapper raises many unrelated types
+            raise EndpointError(f"{_redact(self.url)}: {_describe(error, self.timeout)}") from None
         if not isinstance(result, dict) or "results" not in result:
-            raise EndpointError(f"{self.url}: the answer is not SPARQL JSON results")
+            raise EndpointError(f"{_redact(self.url)}: the answer is not SPARQL JSON results")
         return [
             {name: _json_term(value) for name, value in binding.items()}
             for binding in result["results"]["bindings"]
         ]
+
+
+def _redact(url: str) -> str:
+    from kg.load import redact
+
+    return redact(url)
 
 
 def _describe(error: Exception, timeout: float | None = None) -> str:

@@ -1,0 +1,244 @@
+"""Faults: concurrent and killed builds, slow endpoints, transient server errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.parse
+from pathlib import Path
+
+import pyoxigraph as ox
+import pytest
+from click.testing import CliRunner
+
+import kg.build
+from kg.build import (
+    BUILDING,
+    build_store,
+    ensure_store,
+    is_complete,
+    remove_stale_builds,
+    store_path,
+)
+from kg.cli import main
+from kg.errors import EndpointError
+from kg.load import load
+
+G = "https://w3id.org/tariff-kg/graph/fault-test"
+
+
+def tariffkg_process(home: Path, *args: str, **kwargs) -> subprocess.Popen:
+    env = {**os.environ, "TARIFFKG_HOME": str(home)}
+    return subprocess.Popen([sys.executable, "-c", "from kg.cli import main; main()", *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                            **kwargs)
+
+
+def building_folders(home: Path) -> list[Path]:
+    return sorted(home.glob(f"*{BUILDING}*"))
+
+
+# --- builds -------------------------------------------------------------------------------------
+
+
+def test_two_builds_at_once_both_end_with_a_usable_store(tmp_path):
+    home = tmp_path / "home"
+    first = tariffkg_process(home, "build")
+    second = tariffkg_process(home, "build")
+    outs = [p.communicate(timeout=300) for p in (first, second)]
+    assert [p.returncode for p in (first, second)] == [0, 0], outs
+    path = Path(outs[0][0].strip())
+    assert Path(outs[1][0].strip()) == path and is_complete(path)
+    assert building_folders(home) == []
+    process = tariffkg_process(home, "duty", "--hts", "8703.23.01", "--origin", "JP",
+                               "--date", "2025-05-01", "--format", "json")
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 0 and "building" not in err, err  # the store was reused
+    assert json.loads(out)["total_ad_valorem_percent"] > 0
+
+
+def _start_build_and_wait_for_progress(home: Path) -> subprocess.Popen:
+    process = tariffkg_process(home, "build", start_new_session=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        folders = building_folders(home)
+        if folders and any(folders[0].iterdir()):
+            time.sleep(1.0)  # well into the bulk load
+            return process
+        time.sleep(0.05)
+    process.kill()
+    pytest.fail("the build never started writing")
+
+
+def test_a_build_killed_mid_way_leaves_no_complete_looking_store(tmp_path):
+    home = tmp_path / "home"
+    process = _start_build_and_wait_for_progress(home)
+    os.kill(process.pid, signal.SIGKILL)
+    process.communicate(timeout=30)
+    path = store_path(home)
+    assert not is_complete(path) and not path.exists()
+    leftovers = building_folders(home)
+    assert leftovers, "SIGKILL leaves the temporary folder behind"
+    assert not any(is_complete(folder) for folder in leftovers)
+    # the next command detects that there is no store, rebuilds and removes the leftover
+    rerun = tariffkg_process(home, "duty", "--hts", "8703.23.01", "--origin", "JP",
+                             "--date", "2025-05-01")
+    out, err = rerun.communicate(timeout=300)
+    assert rerun.returncode == 0, err
+    assert "building the store on first use" in err and "TOTAL" in out
+    assert is_complete(path) and building_folders(home) == []
+
+
+def test_a_build_interrupted_with_sigint_cleans_up(tmp_path):
+    home = tmp_path / "home"
+    process = _start_build_and_wait_for_progress(home)
+    os.kill(process.pid, signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err
+    assert "interrupted" in err and "Traceback" not in err
+    assert not store_path(home).exists() and building_folders(home) == []
+
+
+# the same rules, fast: a tiny graph instead of the real one
+
+
+@pytest.fixture()
+def tiny_graph(monkeypatch):
+    quad = ox.Quad(ox.NamedNode("http://example.org/s"), ox.NamedNode("http://example.org/p"),
+                   ox.Literal("o"), ox.NamedNode(G))
+    monkeypatch.setattr(kg.build, "graph_quads", lambda progress=None, extra_files=(): iter([quad]))
+
+
+def test_a_folder_without_the_marker_is_rebuilt(tmp_path, tiny_graph):
+    path = store_path(tmp_path)
+    path.mkdir(parents=True)
+    (path / "junk").write_text("half a store")
+    assert not is_complete(path)
+    assert ensure_store(tmp_path) == path
+    assert is_complete(path) and not (path / "junk").exists()
+
+
+def test_stale_building_folders_are_removed_live_ones_kept(tmp_path, tiny_graph):
+    path = store_path(tmp_path)
+    tmp_path.mkdir(exist_ok=True)
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        dead = subprocess.Popen([sys.executable, "-c", "pass"])
+        dead.wait()
+        stale = tmp_path / f"{path.name}{BUILDING}{dead.pid}-abc"
+        odd = tmp_path / f"{path.name}{BUILDING}xyz"  # an old-style name, no owner: stale
+        live = tmp_path / f"{path.name}{BUILDING}{sleeper.pid}-def"
+        for folder in (stale, odd, live):
+            folder.mkdir()
+            (folder / "data").write_text("x")
+        build_store(path)
+        assert is_complete(path)
+        assert not stale.exists() and not odd.exists()
+        assert live.exists(), "a running build's folder is left alone"
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    assert remove_stale_builds(path) == [live]
+
+
+def test_a_build_that_fails_leaves_nothing(tmp_path, monkeypatch):
+    def broken(progress=None, extra_files=()):
+        yield ox.Quad(ox.NamedNode("http://example.org/s"), ox.NamedNode("http://example.org/p"),
+                      ox.Literal("o"), ox.NamedNode(G))
+        raise kg.build.DataError("x.ttl:3: Turtle syntax error")
+
+    monkeypatch.setattr(kg.build, "graph_quads", broken)
+    result = CliRunner().invoke(main, ["build", "--store", str(tmp_path)])
+    assert result.exit_code == 2 and "x.ttl:3" in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+# --- slow endpoints -----------------------------------------------------------------------------
+
+
+def sleeping(seconds: float):
+    def answer(handler, body):
+        time.sleep(seconds)
+        return 200, {"Content-Type": "application/sparql-results+json"}, b'{"results":{"bindings":[]}}'
+
+    return answer
+
+
+@pytest.mark.parametrize("command", [
+    ["duty", "--hts", "8703.23.01", "--origin", "JP", "--date", "2025-05-01"],
+    ["query", "product", "-p", "product=8703.23.01"],
+    ["timeline", "--hts", "8703.23.01", "--origin", "JP", "--to", "2025-03-01"],
+    ["diff", "--from", "2025-01-01", "--to", "2025-06-01"],
+], ids=lambda c: c[0])
+def test_a_slow_endpoint_times_out_after_the_configured_time(scripted_server, command):
+    server = scripted_server(sleeping(4))
+    start = time.monotonic()
+    result = CliRunner().invoke(main, [*command, "--endpoint", server.url, "--timeout", "0.5"])
+    elapsed = time.monotonic() - start
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    assert result.stderr.strip() == f"tariffkg: error: {server.url}: no answer within 0.5 s (--timeout)"
+    assert elapsed < 3
+
+
+def test_timeout_defaults_to_60_seconds():
+    for name in ("duty", "query", "timeline", "diff"):
+        option = next(p for p in main.commands[name].params if p.name == "timeout")
+        assert option.default == 60.0
+
+
+def test_load_times_out_and_gives_up_after_bounded_retries(scripted_server):
+    server = scripted_server(sleeping(3))
+    start = time.monotonic()
+    with pytest.raises(EndpointError, match="no answer before the timeout"):
+        load(server.url, {G: []}, password="", timeout=0.3, retries=2, backoff=0.05)
+    assert len(server.requests) == 3 and time.monotonic() - start < 2.5
+
+
+# --- transient server errors --------------------------------------------------------------------
+
+
+def flaky(failures: int):
+    """A minimal SPARQL server answering 503 to its first `failures` requests."""
+    state = {"n": 0, "times": []}
+
+    def answer(handler, body):
+        state["n"] += 1
+        state["times"].append(time.monotonic())
+        if state["n"] <= failures:
+            return 503, {"Retry-After": "0"}, b"busy\n"
+        form = urllib.parse.parse_qs(body.decode("utf-8", "replace"))
+        if "query" in form:
+            bindings = [{"n": {"type": "literal", "value": "3"}}] if "COUNT" in form["query"][0] else []
+            return 200, {"Content-Type": "application/sparql-results+json"}, json.dumps(
+                {"head": {"vars": []}, "results": {"bindings": bindings}}).encode()
+        return 204, {}, b""
+
+    return answer, state
+
+
+def three_triples():
+    return [ox.Triple(ox.NamedNode(f"http://example.org/s{i}"), ox.NamedNode("http://example.org/p"),
+                      ox.Literal(str(i))) for i in range(3)]
+
+
+def test_load_retries_transient_503s_with_back_off(scripted_server):
+    answer, state = flaky(failures=2)
+    server = scripted_server(answer)
+    assert load(server.url, {G: three_triples()}, password="", retries=3, backoff=0.1) == {G: 3}
+    first, second, third = state["times"][:3]
+    assert second - first >= 0.1 and third - second >= 0.2  # back-off doubles
+    posts = [r for r in server.requests if r[1].startswith("/store")]
+    assert len(posts) == 1 and b"http://example.org/s2" in posts[0][3]
+
+
+def test_load_gives_up_after_a_bounded_number_of_503s(scripted_server):
+    answer, state = flaky(failures=100)
+    server = scripted_server(answer)
+    result = CliRunner().invoke(main, ["load", "--endpoint", server.url, "--timeout", "5"])
+    assert result.exit_code == 2 and "HTTP 503" in result.stderr and "Traceback" not in result.output
+    assert state["n"] == 4  # one try and three retries
