@@ -47,6 +47,19 @@ def from_oxigraph(term) -> Identifier:
     raise TypeError(f"unsupported term from the store: {term!r}")
 
 
+def term_converter():
+    """A pyoxigraph-to-rdflib converter that converts each distinct term once (for bulk copies)."""
+    cache: dict = {}
+
+    def convert(term):
+        found = cache.get(term)
+        if found is None:
+            found = cache[term] = from_oxigraph(term)
+        return found
+
+    return convert
+
+
 class LocalStore:
     """The embedded on-disk store, opened read-only; the default graph is the union of all graphs."""
 

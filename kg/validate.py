@@ -29,7 +29,7 @@ from kg.build import graph_quads, in_graph, ontology_file, turtle_triples
 from kg.errors import DataError
 from kg.namespaces import GRAPH_HTS, GRAPH_ONTOLOGY, GRAPH_TIMELINE, ID, TKG
 from kg.resources import ontology_dir, queries_dir
-from kg.store import from_oxigraph
+from kg.store import from_oxigraph, term_converter
 
 TKGSH = Namespace("https://w3id.org/tariff-kg/shapes#")
 SEVERITIES = ("Violation", "Warning", "Info")
@@ -190,7 +190,7 @@ def shacl_graph(store: ox.Store, predicates: set[URIRef]) -> Graph:
     checks hts-code and mfn-rate, which run in well under a second where pySHACL took minutes.
     """
     graph = Graph()
-    convert = _converter()
+    convert = term_converter()
     hts = ox.NamedNode(GRAPH_HTS)
     mentioned = set()
     curated = [g for g in store.named_graphs() if g != hts] + [ox.DefaultGraph()]
@@ -209,19 +209,6 @@ def shacl_graph(store: ox.Store, predicates: set[URIRef]) -> Graph:
             if from_oxigraph(quad.predicate) in predicates:
                 graph.add((convert(quad.subject), convert(quad.predicate), convert(quad.object)))
     return graph
-
-
-def _converter():
-    """A pyoxigraph-to-rdflib term converter that converts each distinct term once."""
-    cache: dict = {}
-
-    def convert(term):
-        found = cache.get(term)
-        if found is None:
-            found = cache[term] = from_oxigraph(term)
-        return found
-
-    return convert
 
 
 def shacl_results(store: ox.Store) -> list[Result]:

@@ -203,54 +203,25 @@ def test_a_server_killed_mid_load_keeps_the_previous_graphs(own_oxigraph):
 # --- errors, through fake servers and the CLI ------------------------------------------------
 
 
-class FakeServer:
-    """A loopback HTTP server answering every request with one status (and counting them)."""
-
-    def __init__(self, status: int, headers: dict[str, str] | None = None):
-        self.requests = 0
-        outer = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self):
-                outer.requests += 1
-                self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                self.send_response(status)
-                for name, value in (headers or {}).items():
-                    self.send_header(name, value)
-                self.send_header("Content-Length", "5")
-                self.end_headers()
-                self.wfile.write(b"nope\n")
-
-            def log_message(self, *args):
-                pass
-
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_port}/query"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+def _always(status: int, headers: dict[str, str] | None = None):
+    """An answer for ScriptedServer (tests/conftest.py): one status for every request."""
+    return lambda handler, body: (status, headers or {}, b"nope\n")
 
 
 @pytest.fixture()
-def refusing_server():
-    server = FakeServer(401, {"WWW-Authenticate": 'Basic realm="tkg"'})
-    yield server
-    server.close()
+def refusing_server(scripted_server):
+    return scripted_server(_always(401, {"WWW-Authenticate": 'Basic realm="tkg"'}))
 
 
 @pytest.fixture()
-def failing_server():
-    server = FakeServer(503)
-    yield server
-    server.close()
+def failing_server(scripted_server):
+    return scripted_server(_always(503))
 
 
 def test_server_errors_are_retried_then_reported(failing_server):
     with pytest.raises(EndpointError, match="HTTP 503"):
         load(failing_server.url, {G1: triples("x", 3)}, retries=2, backoff=0.01)
-    assert failing_server.requests == 3
+    assert len(failing_server.requests) == 3
 
 
 def test_refused_credentials_exit_2_without_the_password(refusing_server, monkeypatch):
