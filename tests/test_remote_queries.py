@@ -12,7 +12,7 @@ from kg.duty import duty_answer
 from kg.load import load
 from kg.namespaces import GRAPH_TIMELINE, ID
 from kg.queries import stored_queries
-from kg.store import LocalStore, RemoteEndpoint
+from kg.store import RemoteEndpoint
 
 MINI = Path(__file__).resolve().parent / "fixtures" / "queries" / "mini.ttl"
 
