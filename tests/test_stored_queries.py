@@ -548,3 +548,23 @@ def test_the_shipped_store_is_intact_after_hostile_input(shipped_store):
         with pytest.raises(InputError):
             duty_answer(shipped_store, "8703.23.01", value, date(2025, 5, 1), date(2025, 5, 1))
     assert shipped_store.triple_count() == before
+
+
+def test_regression_excluded_product_rows_name_no_reason_node(mini_store):
+    """An exclusion from scope has no pause, rule or ruling behind it: ?reasonBy stays unbound."""
+    from datetime import date
+
+    from rdflib import URIRef
+
+    from kg.inputs import date_term
+    from kg.queries import stored_query
+
+    rows = mini_store.select(stored_query("duty_on_date").text, {
+        "product": URIRef("https://w3id.org/tariff-kg/id/hts/64029942"),
+        "origin": URIRef("https://w3id.org/tariff-kg/id/country/JP"),
+        "date": date_term(date(2025, 6, 1)), "asKnownOn": date_term(date(2025, 6, 1)),
+    })
+    excluded = [r for r in rows if str(r.get("reason")) == "excluded product"]
+    assert excluded and all("reasonBy" not in r and "reasonByName" not in r for r in excluded)
+    suspended = [r for r in rows if str(r.get("reason")) == "suspended"]
+    assert suspended and all(str(r["reasonBy"]).endswith("/pause/jp") for r in suspended)
