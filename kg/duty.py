@@ -321,10 +321,18 @@ def answer_batch(backend, path, fmt: str, echo, default_known_on: str | None = N
         out = io.StringIO()
         csv.writer(out, lineterminator="").writerow(BATCH_COLUMNS)
         echo(out.getvalue())
+    answers: dict[tuple, DutyAnswer] = {}  # batches repeat questions; each is asked once
     for line, row in read_batch(path):
         try:
+            empty = [name for name in ("hts", "origin", "date") if not row.get(name)]
+            if empty:
+                raise InputError(f"no value in column {', '.join(empty)}")
             known = parse_known_on(row.get("as_known_on") or default_known_on)
-            answer = duty_answer(backend, row["hts"], row["origin"], parse_date(row["date"]), known)
+            question = (hts_digits(row["hts"], "hts"), country_code(row["origin"]),
+                        parse_date(row["date"]), known)
+            if question not in answers:
+                answers[question] = duty_answer(backend, *question)
+            answer = answers[question]
         except InputError as error:
             failures += 1
             echo(f"tariffkg: error: {path}:{line}: {error}", err=True)

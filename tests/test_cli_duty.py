@@ -359,3 +359,29 @@ def test_diff_one_product(cli):
 
 def test_diff_bad_date(cli):
     _one_error_line(cli("diff", "--from", "2025-02-30", "--to", "2025-09-20", "--as-known-on", KNOWN), "2025-02-30")
+
+
+def test_batch_asks_each_repeated_question_once_and_names_an_empty_column(mini_store, tmp_path):
+    from kg.duty import answer_batch
+
+    class CountingBackend:
+        def __init__(self, inner):
+            self.inner, self.duty_queries = inner, 0
+
+        def select(self, query, bindings=None):
+            self.duty_queries += query.lstrip().startswith("# duty_on_date")
+            return self.inner.select(query, bindings)
+
+    batch = tmp_path / "repeat.csv"
+    batch.write_text("hts,origin,date,as_known_on\n"
+                     "8703.23.01,JP,2025-05-01,2025-05-01\n"
+                     "87032301,Japan,2025-05-01,2025-05-01\n"
+                     "8703.23.01,,2025-05-01,\n"
+                     "9503.00.00,JP,2025-08-20,2025-10-01\n")
+    backend, out, err = CountingBackend(mini_store), [], []
+    failures = answer_batch(backend, batch, "jsonl",
+                            lambda text, err_=False, **kw: (err if kw.get("err") else out).append(text))
+    assert failures == 1
+    assert [json.loads(line)["total_ad_valorem_percent"] for line in out] == [27.5, 27.5, 15.0]
+    assert backend.duty_queries == 2
+    assert err == [f"tariffkg: error: {batch}:4: no value in column origin"]
