@@ -110,11 +110,13 @@ def open_backend(endpoint: str | None, store_root: Path | None, timeout: float =
     if endpoint:
         user = os.environ.get("TARIFFKG_USER")
         return RemoteEndpoint(endpoint, user, os.environ.get("TARIFFKG_PASSWORD"), timeout)
-    from kg.build import ensure_store, is_complete, store_path
+    from kg.build import build_store, is_complete, store_path
 
-    if not is_complete(store_path(store_root)):
+    path = store_path(store_root)  # hashes every source file once
+    if not is_complete(path):
         click.echo("building the store on first use (once per data version)...", err=True)
-    return LocalStore.open(ensure_store(store_root, progress=progress_printer))
+        build_store(path, progress=progress_printer)
+    return LocalStore.open(path)
 
 
 _endpoint = click.option("--endpoint", metavar="URL",
