@@ -98,6 +98,7 @@ def duty_answer(backend, hts: str, origin: str, on: date, as_known_on: date) -> 
     components, not_applied, notes = _group(rows)
     total, total_notes = _total(components)
     notes += total_notes + _product_notes(product, digits, on) + _reach_notes(backend, on)
+    notes += _origin_notes(backend, iso)
     return DutyAnswer(
         hts=dotted_hts(digits), origin=iso, date=on.isoformat(), as_known_on=as_known_on.isoformat(),
         total_ad_valorem_percent=total, components=components, not_applied=not_applied, notes=notes,
@@ -206,6 +207,15 @@ def _cached(backend, key, compute):
     if key not in cache:
         cache[key] = compute()
     return cache[key]
+
+
+def _origin_notes(backend, iso: str) -> list[str]:
+    rows = _cached(backend, ("origin", iso), lambda: backend.select(
+        stored_query("origin_measures").text, {"origin": URIRef(country_iri(iso))}))
+    if rows:
+        return []
+    return [f"the graph has no measure specific to {iso}: only measures for all countries are applied "
+            "(the curated timeline covers goods of Japanese origin)"]
 
 
 def _text(term) -> str | None:

@@ -317,3 +317,11 @@ DATA_REGRESSIONS = [
 @pytest.mark.parametrize("hts,day,known,total,applied,not_applied", DATA_REGRESSIONS)
 def test_fixed_data_problems_stay_fixed(shipped_store, hts, day, known, total, applied, not_applied):
     _check(shipped_store, hts, day, known, total, applied, not_applied)
+
+
+def test_an_origin_without_measures_of_its_own_says_so(shipped_store):
+    german = duty_answer(shipped_store, "8703.80.00", "DE", date(2025, 5, 1), date.fromisoformat(TODAY))
+    assert german.total_ad_valorem_percent == 27.5  # MFN 2.5% + Section 232 autos 25% (all countries)
+    assert any("no measure specific to DE" in note for note in german.notes)
+    japanese = duty_answer(shipped_store, "8703.80.00", "JP", date(2025, 5, 1), date.fromisoformat(TODAY))
+    assert not any("no measure specific" in note for note in japanese.notes)

@@ -49,6 +49,13 @@ def _strip_none(rows):
 
 
 GOLDEN: dict[str, list[dict]] = {
+    "origin_measures": [
+        {"params": {"origin": "JP"},
+         "columns": ["measure"],
+         "rows": [{"measure": "measure/jp24"}, {"measure": "measure/jp15"},
+                  {"measure": "measure/jp15-inclusive"}, {"measure": "measure/autos-jp"}]},
+        {"params": {"origin": "Germany"}, "rows": []},
+    ],
     "data_reach": [{
         "params": {},
         "rows": [{"instrument": "instrument/end", "identifier": "Ending order", "issued": "2026-02-21"}],
