@@ -69,9 +69,31 @@ def main(ctx: click.Context, debug: bool) -> None:
     ctx.obj["debug"] = debug
 
 
-def progress_printer(label: str, count: int) -> None:
-    """Report one finished build step on stderr."""
-    click.echo(f"  {label}: {count:,} triples", err=True)
+BUILD_STEPS = 5  # ontology, timeline, user files, product lists, HTS: see kg.build.graph_quads
+
+
+def build_with_progress(path: Path, force: bool = False) -> Path:
+    """Build the store at path with a progress bar on stderr, one step per part of the graph."""
+    from kg.build import build_store
+
+    with click.progressbar(length=BUILD_STEPS, label="building the store", file=sys.stderr,
+                           show_eta=False) as bar:
+        def step_done(label: str, count: int) -> None:
+            bar.label = f"built {label} ({count:,} triples)"
+            bar.update(1)
+
+        return build_store(path, progress=step_done, force=force)
+
+
+def ensure_built(store_root: Path | None) -> Path:
+    """The store for the current sources, built with a progress bar on first use."""
+    from kg.build import is_complete, store_path
+
+    path = store_path(store_root)  # hashes every source file once
+    if not is_complete(path):
+        click.echo("building the store on first use (once per data version)...", err=True)
+        build_with_progress(path)
+    return path
 
 
 @main.command()
@@ -80,11 +102,11 @@ def progress_printer(label: str, count: int) -> None:
 @click.option("--force", is_flag=True, help="Rebuild even if a store for these sources exists.")
 def build(store_root: Path | None, force: bool) -> None:
     """Compile ontology and data (the full HTS included) into the embedded store."""
-    from kg.build import build_store, store_path
+    from kg.build import store_path
 
     path = store_path(store_root)
     click.echo(f"building {path}", err=True)
-    build_store(path, progress=progress_printer, force=force)
+    build_with_progress(path, force=force)
     click.echo(str(path))
 
 
@@ -110,13 +132,7 @@ def open_backend(endpoint: str | None, store_root: Path | None, timeout: float =
     if endpoint:
         user = os.environ.get("TARIFFKG_USER")
         return RemoteEndpoint(endpoint, user, os.environ.get("TARIFFKG_PASSWORD"), timeout)
-    from kg.build import build_store, is_complete, store_path
-
-    path = store_path(store_root)  # hashes every source file once
-    if not is_complete(path):
-        click.echo("building the store on first use (once per data version)...", err=True)
-        build_store(path, progress=progress_printer)
-    return LocalStore.open(path)
+    return LocalStore.open(ensure_built(store_root))
 
 
 _endpoint = click.option("--endpoint", metavar="URL",
@@ -222,14 +238,13 @@ def load_command(endpoint: str, graph_iri: str | None, user: str | None, store_e
     """
     import pyoxigraph as ox
 
-    from kg.build import ensure_store
     from kg.load import check_graph_iri, connect, load
     from kg.namespaces import GRAPH_HTS, GRAPH_ONTOLOGY, GRAPH_TIMELINE
 
     if graph_iri:
         check_graph_iri(graph_iri)
     connect(endpoint, user, None, store_endpoint, update_endpoint, timeout=timeout)  # fail fast
-    store = ox.Store.read_only(str(ensure_store(store_root, progress=progress_printer)))
+    store = ox.Store.read_only(str(ensure_built(store_root)))
     names = [GRAPH_ONTOLOGY, GRAPH_TIMELINE, GRAPH_HTS]
     if graph_iri:
         graphs = {graph_iri: store.quads_for_pattern(None, None, None, None)}

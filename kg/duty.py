@@ -214,8 +214,9 @@ def _origin_notes(backend, iso: str) -> list[str]:
         stored_query("origin_measures").text, {"origin": URIRef(country_iri(iso))}))
     if rows:
         return []
-    return [f"the graph has no measure specific to {iso}: only measures for all countries are applied "
-            "(the curated timeline covers goods of Japanese origin)"]
+    note = (f"the graph has no measure specific to {iso}: only measures for all countries are applied "
+            "(the curated timeline covers goods of Japanese origin)")
+    return [note]
 
 
 def _text(term) -> str | None:
