@@ -77,11 +77,6 @@ def stored_queries(folder: Path | None = None) -> dict[str, StoredQuery]:
     }
 
 
-def check_queries(folder: Path | None = None) -> dict[str, StoredQuery]:
-    """The hygiene checks under queries/checks/: each returns violations, no rows meaning pass."""
-    return stored_queries((folder or queries_dir()) / "checks")
-
-
 @lru_cache(maxsize=1)
 def _shipped_queries() -> dict[str, StoredQuery]:
     return stored_queries()

@@ -19,21 +19,6 @@ from kg.errors import EndpointError, InputError, StoreError
 Row = dict[str, Identifier]
 
 
-def to_oxigraph(term: Identifier) -> ox.NamedNode | ox.Literal | ox.BlankNode:
-    """Convert an rdflib term to a pyoxigraph term."""
-    if isinstance(term, URIRef):
-        return ox.NamedNode(str(term))
-    if isinstance(term, Literal):
-        if term.language:
-            return ox.Literal(str(term), language=term.language)
-        if term.datatype:
-            return ox.Literal(str(term), datatype=ox.NamedNode(str(term.datatype)))
-        return ox.Literal(str(term))
-    if isinstance(term, BNode):
-        return ox.BlankNode(str(term))
-    raise TypeError(f"not an RDF term: {term!r}")
-
-
 def from_oxigraph(term) -> Identifier:
     """Convert a pyoxigraph term to an rdflib term."""
     if isinstance(term, ox.NamedNode):
