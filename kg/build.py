@@ -21,6 +21,8 @@ import pyoxigraph as ox
 
 from kg.errors import DataError, StoreError
 from kg.hts_rdf import hts_triples
+from kg.jurisdictions import country_triples
+from kg.measure_tables import table_triples
 from kg.namespaces import GRAPH_HTS, GRAPH_ONTOLOGY, GRAPH_TIMELINE, ONTOLOGY_IRI
 from kg.product_lists import list_triples
 from kg.resources import data_dir, ontology_dir
@@ -55,7 +57,8 @@ def source_files() -> list[Path]:
     root = data_dir()
     hts = sorted(p for p in (root / "hts").glob("*") if p.suffix in {".csv", ".gz"})
     lists = sorted((root / "lists").glob("*.csv"))
-    return [ontology_file(), *timeline_files(), *hts, *lists]
+    tables = sorted((root / "tables").glob("*.csv"))
+    return [ontology_file(), *timeline_files(), *hts, *lists, *tables]
 
 
 def fingerprint(files: Iterable[Path] | None = None) -> str:
@@ -93,7 +96,7 @@ def graph_quads(extra_files: Iterable[Path] = (), progress: Progress | None = No
     """
     steps = [
         ("ontology", GRAPH_ONTOLOGY, lambda: _chain([turtle_triples(ontology_file()), version_triples()])),
-        ("timeline", GRAPH_TIMELINE, lambda: _chain(turtle_triples(p) for p in timeline_files())),
+        ("timeline", GRAPH_TIMELINE, curated_triples),
         ("user files", GRAPH_TIMELINE, lambda: _chain(turtle_triples(Path(p)) for p in extra_files)),
         ("product lists", GRAPH_TIMELINE, lambda: list_triples(data_dir() / "lists")),
         ("HTS", GRAPH_HTS, lambda: hts_triples(data_dir() / "hts")),
@@ -105,6 +108,14 @@ def graph_quads(extra_files: Iterable[Path] = (), progress: Progress | None = No
             yield quad
         if progress:
             progress(label, count)
+
+
+def curated_triples() -> Iterator[ox.Triple]:
+    """The curated timeline: its Turtle files, the measures of its measure tables, every country."""
+    curated = list(_chain(turtle_triples(p) for p in timeline_files()))
+    yield from curated
+    yield from table_triples(curated, data_dir() / "tables")
+    yield from country_triples()
 
 
 def version_triples() -> list[ox.Triple]:
