@@ -121,10 +121,11 @@ def quota_term(text: str | None, what: str = "--quota") -> URIRef:
     return QUOTA_STATUS[value]
 
 
-def term_for(kind: str, text: str, name: str) -> URIRef | Literal:
+def term_for(kind: str, text: str, name: str) -> URIRef | Literal | list[URIRef]:
     """Convert a query parameter value by its declared kind.
 
-    Kinds: hts, country, date ("today" and "not in transit" allowed), iri, string, preference
+    Kinds: hts, country, date ("today" and "not in transit" allowed), iri, iris (several, separated
+    by spaces or commas), string, preference
     (a special program indicator or "none") and quota (in or over).
     """
     what = f"parameter {name}"
@@ -138,6 +139,8 @@ def term_for(kind: str, text: str, name: str) -> URIRef | Literal:
         if text == "not in transit":
             return date_term(NOT_IN_TRANSIT)
         return date_term(parse_date(text, what))
+    if kind == "iris":
+        return [iri_term(part, what) for part in re.split(r"[\s,]+", text.strip()) if part]
     if kind == "preference":
         return preference_term(text, what)
     if kind == "quota":

@@ -22,7 +22,7 @@ from kg.inputs import term_for
 from kg.resources import queries_dir
 
 _PARAMETER_LINE = re.compile(
-    r"^#\s+\?(\w+)\s+(hts|country|date|iri|string|preference|quota)\s+(.*?)\s*(?:\(default: ([^)]*)\))?$")
+    r"^#\s+\?(\w+)\s+(hts|country|date|iri|iris|string|preference|quota)\s+(.*?)\s*(?:\(default: ([^)]*)\))?$")
 _INCLUDE = re.compile(r"^([ \t]*)#include[ \t]+(\w+)\(([^)]*)\)[ \t]*$", re.MULTILINE)
 _VARIABLE = re.compile(r"[?$]([A-Za-z_][A-Za-z0-9_]*)")
 # The question's parameters keep their names in every definition included.
@@ -214,15 +214,20 @@ def substitute_parameters(text: str, bindings: Mapping[str, Identifier]) -> str:
     let every engine plan the query from the question. Comment lines are dropped first.
     """
     body = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("#"))
+    lists = {name: value for name, value in bindings.items() if isinstance(value, (list, tuple))}
     select = re.search(r"\bSELECT\b(.*?)\bWHERE\b", body, re.IGNORECASE | re.DOTALL)
     if select:
         projected = {m.group(1) for m in _VARIABLE.finditer(select.group(1))}
-        clash = sorted(projected & set(bindings))
+        clash = sorted(projected & (set(bindings) - set(lists)))
         if clash:
             raise InputError(f"a query may not project its parameter {', '.join(clash)}")
 
+    for name, values in lists.items():
+        body = re.sub(r"VALUES\s+\?" + name + r"\s*\{\s*UNDEF\s*\}",
+                      f"VALUES ?{name} {{ {' '.join(v.n3() for v in values)} }}", body)
+
     def term(match: re.Match) -> str:
         name = match.group(1)
-        return bindings[name].n3() if name in bindings else match.group(0)
+        return bindings[name].n3() if name in bindings and name not in lists else match.group(0)
 
     return _VARIABLE.sub(term, body)
