@@ -44,6 +44,9 @@ JSON_DIR = "usitc_hts_json"
 DATES_FILE = "yale_budget_lab_lists/revision_dates.csv"
 CURATED_DATES = "revision_dates.csv"
 TAG = re.compile(r"</?[A-Za-z][^<>]*>")
+# The values of a coded row in one revision: code, indent, parent, description, general,
+# special, other.
+RowValues = tuple[str, int, str, str, str, str, str]
 
 
 @dataclass(frozen=True)
@@ -137,7 +140,7 @@ def load_revision(path: Path) -> tuple[list[dict], str]:
     return json.loads(raw.decode("utf-8")), hashlib.sha256(raw).hexdigest()
 
 
-def coded_rows(rows: list[dict]) -> dict[str, tuple]:
+def coded_rows(rows: list[dict]) -> dict[str, RowValues]:
     """Return {digits: (code, indent, parent, description, general, special, other)} for the
     coded rows of a revision.
 
@@ -149,7 +152,7 @@ def coded_rows(rows: list[dict]) -> dict[str, tuple]:
     Rates are kept on 8-digit lines only (10-digit rows get empty rates).
     """
     present = {r["htsno"].replace(".", "") for r in rows if r["htsno"]}
-    out: dict[str, tuple] = {}
+    out: dict[str, RowValues] = {}
     stack: list[tuple[int, str]] = []  # (indent, nearest coded row at or above that row)
     for row in rows:
         digits = row["htsno"].replace(".", "")
@@ -161,19 +164,19 @@ def coded_rows(rows: list[dict]) -> dict[str, tuple]:
         if not digits:
             continue
         description = clean_text(row["description"])
-        rates = tuple(clean_text(row[column]) for column in ("general", "special", "other"))
-        if len(digits) == 10 and digits[:8] not in present and (rates[0] or len(parent) < 8):
+        general, special, other = (clean_text(row[c]) for c in ("general", "special", "other"))
+        if len(digits) == 10 and digits[:8] not in present and (general or len(parent) < 8):
             line8 = digits[:8]
-            out[line8] = (dotted(line8), indent, parent, description, *rates)
+            out[line8] = (dotted(line8), indent, parent, description, general, special, other)
             present.add(line8)
             parent = line8
         if len(digits) == 10:
-            rates = ("", "", "")
-        out[digits] = (row["htsno"], indent, parent, description, *rates)
-    return {d: v[:2] + (fix_parent(d, v[2], out),) + v[3:] for d, v in out.items()}
+            general = special = other = ""
+        out[digits] = (row["htsno"], indent, parent, description, general, special, other)
+    return {d: (v[0], v[1], fix_parent(d, v[2], out), *v[3:]) for d, v in out.items()}
 
 
-def fix_parent(digits: str, parent: str, codes: dict[str, tuple]) -> str:
+def fix_parent(digits: str, parent: str, codes: dict[str, RowValues]) -> str:
     """Keep the parent if the chain from it reaches the code's 4-digit heading; else fall back.
 
     The fallback is the longest proper prefix of the code that is itself a code in the same
@@ -201,9 +204,9 @@ def dotted(digits: str) -> str:
 # Change-only table
 
 
-def change_only(revisions: list[tuple[str, dict[str, tuple]]]) -> list[Line]:
+def change_only(revisions: list[tuple[str, dict[str, RowValues]]]) -> list[Line]:
     """Turn per-revision snapshots [(key, {digits: values})] into versions with from/until keys."""
-    open_versions: dict[str, tuple[tuple, str]] = {}
+    open_versions: dict[str, tuple[RowValues, str]] = {}
     lines: list[Line] = []
     for key, snapshot in revisions:
         for digits in list(open_versions):
@@ -230,7 +233,7 @@ def compact(source_dir: Path, out_dir: Path, dates_file: Path | None = None) -> 
     source_dir, out_dir = Path(source_dir), Path(out_dir)
     yale = read_revision_dates(source_dir)
     revisions: list[Revision] = []
-    snapshots: list[tuple[str, dict[str, tuple]]] = []
+    snapshots: list[tuple[str, dict[str, RowValues]]] = []
     for key, date, date_source in read_curated_dates(Path(dates_file or out_dir / CURATED_DATES)):
         rows, sha = load_revision(source_dir / source_file_name(key))
         label, source_file = revision_label(key), source_file_name(key)
