@@ -97,8 +97,13 @@ def _car_cases(hts: str, digits: str, rate: float) -> list:
 
 
 def _part_cases() -> list:
-    """An auto part of U.S. note 33(g): reciprocal until the parts duty starts on 2025-05-03."""
-    hts, m, r = "8708.99.68", mfn("87089968"), 2.5
+    """An auto part of U.S. note 33(g): reciprocal until the parts duty starts on 2025-05-03.
+
+    8708.99.58 (wheel hub units) is on the parts list and on no steel or aluminum derivative list;
+    8708.99.68, used here before, is also a 2025 aluminum derivative (duty on the aluminum content),
+    which tests/golden/section232.csv covers with its content.
+    """
+    hts, m, r = "8708.99.58", mfn("87089958"), 2.5
     parts = {m: r, PARTS: 25}
     jp = {m: r, PARTS_JP: 12.5}
     cases = [
