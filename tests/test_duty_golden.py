@@ -302,7 +302,7 @@ def test_ten_digit_and_eight_digit_lines_agree(shipped_store):
 def test_a_date_past_the_data_says_how_far_it_reaches(shipped_store):
     answer = duty_answer(shipped_store, "8703.23.01", "JP", date(2027, 6, 1), date.fromisoformat(TODAY))
     assert answer.total_ad_valorem_percent == 15.0
-    assert any(n.startswith("the data reaches 2026-07-23") for n in answer.notes)
+    assert any(n.startswith("the data reaches 2026-10-09") for n in answer.notes)
     inside = duty_answer(shipped_store, "8703.23.01", "JP", date(2026, 3, 15), date(2026, 3, 15))
     assert not any("data reaches" in n for n in inside.notes)
 
