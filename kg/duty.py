@@ -147,6 +147,7 @@ def _component(row: dict, sources: list[Source], mfn_percent: float | None, note
                          f"max(0, {percent:g} - MFN) cannot be computed; left out of the total")
             percent = None
         else:
+            assert percent is not None, f"{label}: inclusive rate without its percent"
             percent = max(0.0, round(percent - mfn_percent, 6))
     return Component(
         measure=key, label=label, authority=_text(row.get("authority")) or "",

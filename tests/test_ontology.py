@@ -19,7 +19,8 @@ DATE_PROPERTIES = ("validFrom", "validUntil", "inForceUntil", "eventDate", "load
 
 def english(term: URIRef, predicate: URIRef) -> list[Literal]:
     """The English literals of a term for one annotation property."""
-    return [o for o in ONTOLOGY.objects(term, predicate) if isinstance(o, Literal) and o.language == "en"]
+    return [o for o in ONTOLOGY.objects(term, predicate)
+            if isinstance(o, Literal) and o.language == "en"]
 
 
 def test_the_ontology_declares_its_terms():

@@ -175,5 +175,6 @@ def test_no_iri_is_two_kinds_of_property(graph):
 
 
 def test_every_datatype_range_is_in_the_owl2_datatype_map(graph):
-    ranges = {o for p in declared(graph, OWL.DatatypeProperty) for o in graph.objects(p, RDFS.range)}
+    ranges = {o for p in declared(graph, OWL.DatatypeProperty)
+              for o in graph.objects(p, RDFS.range)}
     assert sorted(ranges - OWL2_DATATYPES) == []

@@ -1,8 +1,9 @@
 """Every SHACL shape and stored check has a conforming and a violating fixture.
 
 A fixture (tests/fixtures/shapes/<rule>.ok.ttl or <rule>.bad.ttl) is validated together with the
-ontology and tests/fixtures/base.ttl, without the shipped data. Its header lists what must fire (and `# graph: hts` puts it into the HTS graph):
-`# expect: tkgsh:<rule> <focus>` lines in a .bad file, `# expect: nothing` in an .ok file. The test
+ontology and tests/fixtures/base.ttl, without the shipped data. Its header lists what must fire
+(and `# graph: hts` puts it into the HTS graph): `# expect: tkgsh:<rule> <focus>` lines in a .bad
+file, `# expect: nothing` in an .ok file. The test
 compares the exact set of (shape, focus) pairs that fired, so a fixture that trips other rules
 too, or a rule that fires on the wrong node, fails.
 """
@@ -131,9 +132,9 @@ def test_each_rate_type_has_a_shape_naming_its_fields():
 
 def test_an_inclusive_rate_without_its_percent_fails_validate_naming_the_measure(monkeypatch):
     """`tariffkg validate FILE` exits 1 and names the measure (duty used to crash on it later)."""
-    import kg.validate
     from click.testing import CliRunner
 
+    import kg.validate
     from kg.cli import main
 
     monkeypatch.setattr(kg.validate, "validate",
