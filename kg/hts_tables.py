@@ -212,13 +212,13 @@ def change_only(revisions: list[tuple[str, dict[str, RowValues]]]) -> list[Line]
         for digits in list(open_versions):
             values, start = open_versions[digits]
             if snapshot.get(digits) != values:
-                lines.append(Line(digits, *values, start, key))
+                lines.append(Line(*(digits, *values, start, key)))
                 del open_versions[digits]
         for digits, values in snapshot.items():
             if digits not in open_versions:
                 open_versions[digits] = (values, key)
     for digits, (values, start) in open_versions.items():
-        lines.append(Line(digits, *values, start, ""))
+        lines.append(Line(*(digits, *values, start, "")))
     order = {key: i for i, (key, _) in enumerate(revisions)}
     return sorted(lines, key=lambda ln: (ln.digits, order[ln.from_rev]))
 

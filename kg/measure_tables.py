@@ -64,12 +64,14 @@ def table_triples(curated: Iterable[Triple], tables_dir: Path) -> Iterator[Tripl
     """Yield the measures of every measure table declared in the curated triples."""
     by_subject: dict[NamedNode, list[Triple]] = {}
     for triple in curated:
-        by_subject.setdefault(triple.subject, []).append(triple)
+        if isinstance(triple.subject, NamedNode):
+            by_subject.setdefault(triple.subject, []).append(triple)
     tables = [s for s, ts in by_subject.items()
               if any(t.predicate == A and t.object == MEASURE_TABLE for t in ts)]
     for table in sorted(tables, key=lambda node: node.value):
         template = by_subject[table]
-        files = [t.object.value for t in template if t.predicate == TABLE_FILE]
+        files = [t.object.value for t in template
+                 if t.predicate == TABLE_FILE and isinstance(t.object, Literal)]
         if len(files) != 1:
             raise MeasureTableError(f"{table.value}: a measure table needs exactly one tkg:tableFile")
         yield from rows_triples(table, template, Path(tables_dir) / files[0])

@@ -139,7 +139,8 @@ class RemoteEndpoint:
         self._client = SPARQLWrapper(url)
         self._client.setReturnFormat(JSON)
         self.timeout = float(timeout)
-        self._client.timeout = self.timeout  # setTimeout() truncates to int, and 0 means "wait forever"
+        # setTimeout() truncates to int, and 0 means "wait forever"; the attribute takes a float.
+        self._client.timeout = self.timeout  # type: ignore[assignment]
         self._client.setMethod("POST")
         if user:
             self._client.setCredentials(user, password or "")
