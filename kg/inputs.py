@@ -110,7 +110,9 @@ def preference_term(text: str | None, what: str = "--claim") -> URIRef:
     if not _INDICATOR.match(value.upper()):
         raise InputError(f"{what} {text!r} is not a special program indicator of HTS General Note 3(c)(i)"
                          " (e.g. KR, S, JP, AU)")
-    return URIRef(f"{ID}preference/{value.upper().replace('+', '-plus').replace('*', '-star')}")
+    from kg.hts_rdf import preference_iri
+
+    return URIRef(preference_iri(value.upper()).value)
 
 
 def quota_term(text: str | None, what: str = "--quota") -> URIRef:

@@ -35,7 +35,7 @@ from pathlib import Path
 from pyoxigraph import Literal, NamedNode, Triple
 
 from kg.errors import DataError
-from kg.hts_rdf import ID, XSD_DATE, XSD_DECIMAL, A, code_iri, english, tkg
+from kg.hts_rdf import ID, XSD_DATE, XSD_DECIMAL, A, code_iri, english, preference_iri, tkg
 
 RDFS = "http://www.w3.org/2000/01/rdf-schema#"
 DCTERMS = "http://purl.org/dc/terms/"
@@ -212,9 +212,9 @@ def _text(predicate: NamedNode, language: bool = False):
 def _claims(text: str):
     out = []
     for word in _words(text):
-        if not re.fullmatch(r"[A-Z][A-Z+]?\+?", word):
+        if not re.fullmatch(r"[A-Z][A-Z]?[+*]?", word):
             raise ValueError(f"{word!r} is not a special program indicator")
-        out.append((tkg("exemptUnderClaim"), NamedNode(f"{ID}preference/{word.replace('+', '-plus')}")))
+        out.append((tkg("exemptUnderClaim"), preference_iri(word)))
     return out
 
 
