@@ -19,9 +19,9 @@ from pathlib import Path
 import platformdirs
 import pyoxigraph as ox
 
+from kg.derive import derive, rule_files
 from kg.errors import DataError, StoreError
 from kg.hts_rdf import hts_triples
-from kg.derive import derive, rule_files
 from kg.jurisdictions import country_triples
 from kg.measure_tables import table_triples
 from kg.namespaces import GRAPH_HTS, GRAPH_ONTOLOGY, GRAPH_TIMELINE, ONTOLOGY_IRI

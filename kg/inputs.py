@@ -12,9 +12,10 @@ from datetime import date
 import pycountry
 from rdflib import Literal, URIRef
 from rdflib.namespace import XSD
+from rdflib.term import Identifier
 
 from kg.errors import InputError
-from kg.namespaces import ID, TKG, country_iri, hts_iri
+from kg.namespaces import TKG, country_iri, hts_iri
 
 EARLIEST_KNOWN_ON = date(2025, 1, 1)
 _HTS = re.compile(r"^\d{4}(\d{2}){0,3}$")
@@ -123,7 +124,7 @@ def quota_term(text: str | None, what: str = "--quota") -> URIRef:
     return QUOTA_STATUS[value]
 
 
-def term_for(kind: str, text: str, name: str) -> URIRef | Literal | list[URIRef]:
+def term_for(kind: str, text: str, name: str) -> URIRef | Literal | list[Identifier]:
     """Convert a query parameter value by its declared kind.
 
     Kinds: hts, country, date ("today" and "not in transit" allowed), iri, iris (several, separated
