@@ -12,7 +12,14 @@ import io
 import json
 from pathlib import Path
 
-from kg.duty import DutyAnswer, EntryFacts, duty_answer, parse_content
+from kg.duty import (
+    DutyAnswer,
+    EntryFacts,
+    check_entry_date,
+    duty_answer,
+    parse_content,
+    reason_text,
+)
 from kg.errors import InputError
 from kg.inputs import (
     country_code,
@@ -27,7 +34,7 @@ REQUIRED = ("hts", "origin", "date")
 OPTIONAL = ("as_known_on", "claim", "quota", "content", "loaded")
 COLUMNS = ["hts", "origin", "date", "as_known_on", "claim", "quota", "content", "loaded",
            "total_ad_valorem_percent", "known_part_percent", "complete", "coverage", "components",
-           "not_applied", "notes"]
+           "not_applied", "notes", "applied_at_entry_percent", "difference"]
 
 
 def read_batch(path) -> list[tuple[int, dict[str, str]]]:
@@ -70,18 +77,21 @@ def question(row: dict[str, str], default_known_on: str | None) -> tuple:
     facts = EntryFacts(claim=claim.upper() if claim else None, quota=quota.lower(),
                        content=parse_content(row.get("content"), "column content"), loaded=loaded)
     known = row.get("as_known_on") or default_known_on
-    return (hts_digits(row["hts"], "column hts"), country_code(row["origin"]),
-            parse_date(row["date"], "column date"),
+    entry_date = parse_date(row["date"], "column date")
+    check_entry_date(entry_date, "column date")
+    return (hts_digits(row["hts"], "column hts"), country_code(row["origin"]), entry_date,
             parse_known_on(known) if known is None or row.get("as_known_on") is None
             else parse_date(known, "column as_known_on"), facts)
 
 
 def batch_row(answer: DutyAnswer) -> list[str]:
     """One CSV row of a batch answer (columns COLUMNS)."""
-    from kg.report import coverage_text
+    from kg.report import coverage_text, difference_text
 
     facts = answer.entry_facts
     total = answer.total_ad_valorem_percent
+    applied = answer.as_applied
+    then = applied.total_ad_valorem_percent if applied else None
     return [
         answer.hts, answer.origin, answer.date, answer.as_known_on, facts["claim"] or "",
         facts["quota"], ";".join(f"{k}={v:g}" for k, v in facts["content"].items()),
@@ -89,9 +99,10 @@ def batch_row(answer: DutyAnswer) -> list[str]:
         f"{answer.known_part_percent:g}", "yes" if answer.coverage.complete else "no",
         coverage_text(answer),
         "; ".join(f"{c.label}: {_percent(c.ad_valorem_percent)}" for c in answer.components),
-        "; ".join(f"{n.label}: {', '.join(r.reason for r in n.reasons)}"
+        "; ".join(f"{n.label}: {', '.join(reason_text(r) for r in n.reasons)}"
                   for n in answer.not_applied),
         "; ".join(answer.notes),
+        "" if then is None else f"{then:g}", difference_text(answer) or "",
     ]
 
 
@@ -99,13 +110,14 @@ def _percent(value: float | None) -> str:
     return "?" if value is None else f"{value:g}%"
 
 
-def answer_batch(backend, path, fmt: str, echo, default_known_on: str | None = None) -> int:
+def answer_batch(backend, path, fmt: str, echo, default_known_on: str | None = None
+                 ) -> tuple[int, int]:
     """Answer every row of a batch CSV in input order; report bad rows on stderr.
 
-    Returns the number of bad rows.
+    Returns the number of bad rows and the number of incomplete answers.
     """
     rows = read_batch(path)
-    failures = 0
+    failures = incomplete = 0
     if fmt == "csv":
         echo(_csv_line(COLUMNS))
     answers: dict[tuple, DutyAnswer] = {}
@@ -120,11 +132,12 @@ def answer_batch(backend, path, fmt: str, echo, default_known_on: str | None = N
             failures += 1
             echo(f"tariffkg: error: {path}:{line}: {error}", err=True)
             continue
+        incomplete += not answer.coverage.complete
         if fmt == "csv":
             echo(_csv_line(batch_row(answer)))
         else:
             echo(json.dumps(answer.to_dict(), ensure_ascii=False))
-    return failures
+    return failures, incomplete
 
 
 def _csv_line(values: list[str]) -> str:

@@ -149,11 +149,21 @@ store_option = click.option("--store", "store_root", type=click.Path(file_okay=F
                             help="Folder of the embedded store (default: the user data directory).")
 
 
+_strict = click.option("--strict", is_flag=True,
+                       help="Exit 2 (after printing the answer) when the answer is incomplete: the "
+                            "graph lacks part of the law for it.")
+_data = click.option("--data", "data_files", multiple=True, type=click.Path(path_type=Path),
+                     help="Your own Turtle file (repeatable) added to the curated timeline for this "
+                          "answer: validated first (exit 1 on violations), then derived with it.")
+
+
 @main.command()
-@click.option("--hts", help="HTS code, 8 or 10 digits, dots optional (e.g. 8703.23.01).")
-@click.option("--origin", help="Country of origin: ISO code (JP) or English name (Japan).")
+@click.option("--hts", help="HTS code, 8 or 10 digits, dots optional (e.g. 8703.23.01); a heading "
+                            "(8703) lists its lines.")
+@click.option("--origin", help="Country of origin: ISO code (JP, JPN) or English name (Japan, UK).")
 @click.option("--date", "on", help="Date of entry for consumption, YYYY-MM-DD.")
-@click.option("--as-known-on", help="Answer with the law as known on this day (default: today).")
+@click.option("--as-known-on", help="Answer with the law as known on this day (default: today); "
+                                    "the answer as applied at entry is shown beside it.")
 @click.option("--claim", help="Preference program claimed, by its special program indicator "
                               "(KR, S, JP, AU, ...; default: none, the general rate).")
 @click.option("--quota", help="in or over a tariff-rate quota (default: over).")
@@ -166,15 +176,24 @@ store_option = click.option("--store", "store_root", type=click.Path(file_okay=F
                    "one answer per row.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "csv"]), default=None,
               help="Output format (default: text, or JSON lines with --batch).")
+@_strict
+@_data
 @endpoint_option
 @store_option
-def duty(hts, origin, on, as_known_on, claim, quota, content, loaded, batch, fmt, endpoint, timeout,
-         store_root) -> None:
+def duty(hts, origin, on, as_known_on, claim, quota, content, loaded, batch, fmt, strict, data_files,
+         endpoint, timeout, store_root) -> None:
     """What duty applied to a product from an origin on a date, with every part cited."""
     from kg.batch import answer_batch
-    from kg.duty import EntryFacts, duty_answer, parse_content
+    from kg.duty import EntryFacts, HeadingGiven, check_entry_date, duty_answer, parse_content
     from kg.errors import InputError
-    from kg.inputs import parse_date, parse_known_on, preference_term, quota_term
+    from kg.inputs import (
+        country_code,
+        hts_digits,
+        parse_date,
+        parse_known_on,
+        preference_term,
+        quota_term,
+    )
     from kg.report import render
 
     if batch:
@@ -183,23 +202,91 @@ def duty(hts, origin, on, as_known_on, claim, quota, content, loaded, batch, fmt
                                           ("--loaded", loaded)) if value]
         if given:
             raise InputError(f"--batch takes the questions from the file: leave out {', '.join(given)}")
-        backend = open_backend(endpoint, store_root, timeout)
-        failures = answer_batch(backend, batch, fmt or "jsonl", click.echo, as_known_on)
-        sys.exit(EXIT_ERROR if failures else 0)
+        if as_known_on is not None:
+            parse_known_on(as_known_on)
+        backend = open_answer_backend(endpoint, store_root, timeout, data_files)
+        failures, incomplete = answer_batch(backend, batch, fmt or "jsonl", click.echo, as_known_on)
+        if strict and incomplete and not failures:
+            click.echo(f"tariffkg: incomplete: {incomplete} answer(s) of the batch lack part of the law "
+                       "(see their coverage)", err=True)
+        sys.exit(EXIT_ERROR if failures or (strict and incomplete) else 0)
     missing = [name for name, value in (("--hts", hts), ("--origin", origin), ("--date", on)) if not value]
     if missing:
         raise InputError(f"missing {', '.join(missing)} (or give --batch FILE)")
     entry_date = parse_date(on, "--date")
+    check_entry_date(entry_date)
     known_on = parse_known_on(as_known_on)
+    hts_digits(hts, "--hts")
+    country_code(origin)
     if claim:
         preference_term(claim)
     quota_term(quota)
     facts = EntryFacts(claim=claim.upper() if claim else None, quota=(quota or "over").lower(),
                        content=parse_content(content),
                        loaded=parse_date(loaded, "--loaded") if loaded else None)
-    backend = open_backend(endpoint, store_root, timeout)
-    answer = duty_answer(backend, hts, origin, entry_date, known_on, facts)
-    click.echo(render(answer, fmt or "text"))
+    backend = open_answer_backend(endpoint, store_root, timeout, data_files)
+    try:
+        answer = duty_answer(backend, hts, origin, entry_date, known_on, facts)
+    except HeadingGiven as heading:
+        click.echo(render_lines(heading, fmt or "text"))
+        return
+    click.echo(render(answer, fmt or "text", terminal_width()))
+    if strict and not answer.coverage.complete:
+        click.echo("tariffkg: incomplete: " + "; ".join(answer.coverage.missing), err=True)
+        sys.exit(EXIT_ERROR)
+
+
+def terminal_width() -> int | None:
+    """The width to fit text tables to: the terminal's, or none when output is not a terminal
+    (unless COLUMNS is set)."""
+    import os
+
+    from kg.tables import terminal_width as width
+
+    if sys.stdout.isatty() or os.environ.get("COLUMNS"):
+        return width()
+    return None
+
+
+def render_lines(heading, fmt: str) -> str:
+    """The lines of a heading asked for, as a table, JSON or CSV."""
+    import json
+
+    from kg.tables import text_table
+
+    if fmt == "json":
+        return json.dumps({"hts": heading.code, "date": heading.on.isoformat(), "lines": heading.lines},
+                          indent=2, ensure_ascii=False)
+    rows = [[line["hts"], line["description"] or ""] for line in heading.lines]
+    if fmt == "csv":
+        import csv
+        import io
+
+        out = io.StringIO()
+        csv.writer(out, lineterminator="\n").writerows([["hts", "description"], *rows])
+        return out.getvalue().rstrip("\n")
+    kind = "heading" if len(heading.code) == 4 else "subheading"
+    return (f"{heading.code} is a {kind}: its lines on {heading.on} (ask for one with --hts):\n"
+            + text_table(["hts", "description"], rows, terminal_width()).rstrip())
+
+
+def open_answer_backend(endpoint: str | None, store_root: Path | None, timeout: float,
+                        data_files: tuple[Path, ...] = ()):
+    """The backend to answer from: with --data, a store of the graph plus the user's files."""
+    if not data_files:
+        return open_backend(endpoint, store_root, timeout)
+    from kg.errors import InputError
+
+    if endpoint:
+        raise InputError("--data adds your files to the embedded store: leave out --endpoint")
+    from kg.userdata import open_user_store
+
+    store, report = open_user_store(list(data_files), store_root)
+    if store is None:
+        click.echo(report.render("text"))
+        click.echo("tariffkg: your files do not conform to the shapes: nothing was answered", err=True)
+        sys.exit(EXIT_VIOLATIONS)
+    return store
 
 
 @main.command()

@@ -70,11 +70,15 @@ class Source:
 
 @dataclass
 class Reason:
-    """One reason a measure in force does not apply (or applies only in part)."""
+    """One reason a measure in force does not apply (or applies only in part).
+
+    A stacking rule is one reason however many measures trigger it: triggers lists them.
+    """
 
     reason: str
     by: str | None
     by_label: str | None
+    triggers: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -114,6 +118,38 @@ class Coverage:
     missing: list[str]
     gaps: list[dict]
     reach: dict[str, str]
+    beyond_reach: list[str] = field(default_factory=list)  # the question asks past the data
+
+
+@dataclass
+class AppliedPart:
+    """One part of the duty as applied at entry (the law as known on the entry date)."""
+
+    measure: str
+    label: str
+    authority: str
+    chapter99: str | None
+    ad_valorem_percent: float | None
+
+
+@dataclass
+class AsApplied:
+    """The answer as applied at entry, beside one asked as known on a later (or earlier) day.
+
+    difference_percent is the answer's total less the total applied at entry; when both answers
+    lack the same parts of the law it is the difference of their known parts (difference_basis
+    "known parts"), otherwise None. difference says what it means: "refundable" (less is due than
+    was applied), "owed" (more is due), "none", or "unknown".
+    """
+
+    as_known_on: str
+    total_ad_valorem_percent: float | None
+    known_part_percent: float
+    complete: bool
+    components: list[AppliedPart]
+    difference_percent: float | None
+    difference: str
+    difference_basis: str | None  # "total", or "known parts" when both lack the same parts
 
 
 @dataclass
@@ -131,6 +167,9 @@ class DutyAnswer:
     components: list[Component]
     not_applied: list[NotApplied]
     notes: list[str]
+    as_applied: AsApplied | None = None  # when as_known_on is not the entry date
+    by_statistical_suffix: list[dict] = field(default_factory=list)  # 10-digit lines that differ
+    specific_duties: list[str] = field(default_factory=list)  # per-unit parts left out of the total
 
     def to_dict(self) -> dict:
         """The answer as the documented JSON object."""
@@ -175,54 +214,173 @@ def question_bindings(digits: str, iso: str, on: date, as_known_on: date, facts:
     }
 
 
-def duty_answer(backend, hts: str, origin: str, on: date, as_known_on: date,
-                facts: EntryFacts | None = None) -> DutyAnswer:
-    """What duty applied to hts from origin entered on `on`, as the law was known on as_known_on."""
-    from kg.queries import substitute_parameters
+class HeadingGiven(InputError):
+    """The question names a heading or subheading, not a tariff line; `lines` lists its lines."""
 
+    def __init__(self, digits: str, lines: list[dict], on: date):
+        self.code = dotted_hts(digits)
+        self.lines = lines
+        self.on = on
+        kind = "heading" if len(digits) == 4 else "subheading"
+        eight = [line["hts"] for line in lines if len(line["hts"]) == 10]
+        shown = ", ".join(eight[:6]) + (f", ... ({len(eight)} lines)" if len(eight) > 6 else "")
+        super().__init__(f"{self.code} is a {kind}, not a tariff line: give one of its lines "
+                         f"on {on} ({shown or 'none listed'})")
+
+
+def check_entry_date(on: date, what: str = "--date") -> None:
+    """Refuse an entry date before the data begins (the 2025 HTS Basic Edition)."""
+    if on < EARLIEST_ENTRY:
+        raise InputError(f"{what} {on}: the data begins with the 2025 HTS Basic Edition "
+                         f"({EARLIEST_ENTRY}); ask for an entry date from {EARLIEST_ENTRY} on")
+
+
+def duty_answer(backend, hts: str, origin: str, on: date, as_known_on: date,
+                facts: EntryFacts | None = None, compare_applied: bool = True) -> DutyAnswer:
+    """What duty applied to hts from origin entered on `on`, as the law was known on as_known_on.
+
+    When as_known_on is not the entry date (and compare_applied), the answer also carries the
+    duty as applied at entry (as_applied: the law as known on the entry date) and the difference.
+    A heading or subheading raises HeadingGiven with its lines; an unknown code an InputError
+    naming the nearest lines.
+    """
     facts = facts or EntryFacts()
     digits = hts_digits(hts, "--hts")
-    if len(digits) not in (8, 10):
-        raise InputError(f"--hts {hts!r}: give a tariff line (8 digits) or statistical line (10 digits)")
-    if on < EARLIEST_ENTRY:
-        raise InputError(f"--date {on}: the data begins with the 2025 HTS Basic Edition ({EARLIEST_ENTRY})")
+    check_entry_date(on)
     iso = country_code(origin)
-    product = _product(backend, digits)
+    if len(digits) in (4, 6):
+        raise HeadingGiven(digits, lines_under(backend, digits, on), on)
+    answer = _answer(backend, digits, iso, on, as_known_on, facts)
+    if compare_applied and as_known_on != on:
+        answer.as_applied = _as_applied(answer, _answer(backend, digits, iso, on, on, facts))
+    return answer
+
+
+def _answer(backend, digits: str, iso: str, on: date, as_known_on: date,
+            facts: EntryFacts) -> DutyAnswer:
+    """The answer in one time view (as known on as_known_on)."""
+    from kg.queries import substitute_parameters
+
+    product = _product(backend, digits, on)
     bindings = question_bindings(digits, iso, on, as_known_on, facts)
     rows = backend.select(substitute_parameters(stored_query("duty_on_date").text, bindings), {})
     gap_rows = backend.select(substitute_parameters(stored_query("coverage_gaps").text, {
         name: bindings[name] for name in ("product", "origin", "date", "asKnownOn")}), {})
-    described = _describe(backend, {term for row in rows for key in ("measure", "reasonBy", "trigger",
-                                                                      "ruledUnlawfulBy")
-                                    if (term := row.get(key)) is not None})
+    suffixes = _suffix_rows(backend, digits, bindings)
+    nodes = {term for row in rows for key in ("measure", "reasonBy", "trigger", "ruledUnlawfulBy")
+             if (term := row.get(key)) is not None}
+    described = _describe(backend, nodes | {row["provision"] for row in suffixes})
     base, measures = _group(rows)
-    answer = _assemble(base, measures, described, facts)
-    components, not_applied, missing, notes = answer
-    notes += _product_notes(product, digits, on)
+    components, not_applied, missing, notes = _assemble(base, measures, described, facts)
+    notes += _product_notes(backend, product, digits, on)
     reach = _reach(backend)
-    notes += _reach_notes(reach, on, as_known_on)
     gaps = [{"gap": str(r["gap"]), "authority": _short(r.get("authority")),
              "missing": str(r.get("comment", r["gap"]))} for r in gap_rows]
     missing += [f"{g['missing']} ({_short(g['gap'])})" for g in gaps]
     known = round(sum(c.ad_valorem_percent or 0.0 for c in components), 6)
     complete = not missing
+    by_suffix = _by_suffix(suffixes, described)
+    if by_suffix:
+        notes.append(suffix_text(by_suffix, dotted_hts(digits)))
+    specific = [f"{c.other_rate} ({c.authority})" for c in components
+                if c.other_rate and c.rate_type in ("specific", "compound")]
+    coverage = Coverage(complete, missing, gaps, {k: v["text"] for k, v in reach.items()},
+                        _reach_notes(reach, on, as_known_on))
     return DutyAnswer(
         hts=dotted_hts(digits), origin=iso, date=on.isoformat(), as_known_on=as_known_on.isoformat(),
         entry_facts=facts.to_dict(), total_ad_valorem_percent=known if complete else None,
-        known_part_percent=known,
-        coverage=Coverage(complete, missing, gaps, {k: v["text"] for k, v in reach.items()}),
-        components=components, not_applied=not_applied, notes=notes,
+        known_part_percent=known, coverage=coverage, components=components,
+        not_applied=not_applied, notes=notes, by_statistical_suffix=by_suffix,
+        specific_duties=specific,
     )
 
 
-def _product(backend, digits: str) -> dict[str, Identifier]:
+def suffix_text(by_suffix: list[dict], line: str) -> str:
+    """One sentence: which statistical suffixes of a line are treated apart, and by what."""
+    parts = []
+    for entry in by_suffix:
+        names = [m["label"] + ("" if m["how"] == "scope" else " (excluded)") for m in entry["measures"]]
+        parts.append(f"{entry['line']}: {', '.join(names)}")
+    return (f"the duty differs by statistical suffix under {line}: " + "; ".join(parts)
+            + f"; this answer holds for the other lines under {line} (ask for the 10-digit line)")
+
+
+def _as_applied(answer: DutyAnswer, applied: DutyAnswer) -> AsApplied:
+    """The answer as applied at entry, and how the asked answer differs from it."""
+    parts = [AppliedPart(c.measure, c.label, c.authority, c.chapter99, c.ad_valorem_percent)
+             for c in applied.components]
+    now, then = answer.total_ad_valorem_percent, applied.total_ad_valorem_percent
+    basis: str | None = "total"
+    if now is None or then is None:
+        same_gaps = answer.coverage.missing == applied.coverage.missing
+        now, then = answer.known_part_percent, applied.known_part_percent
+        basis = "known parts" if same_gaps else None
+    if basis is None:
+        difference, meaning = None, "unknown"
+    else:
+        difference = round(now - then, 6)
+        meaning = "none" if difference == 0 else ("owed" if difference > 0 else "refundable")
+    return AsApplied(as_known_on=applied.as_known_on,
+                     total_ad_valorem_percent=applied.total_ad_valorem_percent,
+                     known_part_percent=applied.known_part_percent,
+                     complete=applied.coverage.complete, components=parts,
+                     difference_percent=difference, difference=meaning, difference_basis=basis)
+
+
+def lines_under(backend, digits: str, on: date) -> list[dict]:
+    """The 8- and 10-digit lines under a code on a day (stored query lines_under)."""
+    from kg.queries import substitute_parameters
+
+    rows = backend.select(substitute_parameters(stored_query("lines_under").text, {
+        "code": URIRef(hts_iri(digits)), "date": date_term(on)}), {})
+    return [{"hts": str(r["notation"]), "description": _text(r.get("description"))} for r in rows]
+
+
+def _suffix_rows(backend, digits: str, bindings: dict) -> list[dict]:
+    """The 10-digit lines under an 8-digit line that a provision names on its own."""
+    from kg.queries import substitute_parameters
+
+    if len(digits) != 8:
+        return []
+    return backend.select(substitute_parameters(stored_query("statistical_lines").text, bindings), {})
+
+
+def _by_suffix(rows: list[dict], described: dict) -> list[dict]:
+    """The statistical lines that differ, each with the provisions that name it."""
+    lines: dict[str, dict] = {}
+    for row in rows:
+        entry = lines.setdefault(str(row["notation"]), {"line": str(row["notation"]), "measures": []})
+        item = {"measure": str(row["provision"]), "label": _label(described, str(row["provision"])),
+                "how": str(row["how"])}
+        if item not in entry["measures"]:
+            entry["measures"].append(item)
+    return list(lines.values())
+
+
+def _product(backend, digits: str, on: date) -> dict[str, Identifier]:
     from kg.queries import substitute_parameters
 
     rows = _cached(backend, ("product", digits), lambda: backend.select(substitute_parameters(
         stored_query("product").text, {"product": URIRef(hts_iri(digits))}), {}))
     if not rows:
-        raise InputError(f"unknown HTS code {dotted_hts(digits)}: not in any HTS revision from 2025 Basic on")
+        near = nearest_lines(backend, digits, on)
+        hint = f"; the nearest lines on {on}: {', '.join(near)}" if near else ""
+        raise InputError(f"unknown HTS code {dotted_hts(digits)}: not in any HTS revision from "
+                         f"2025 Basic on{hint}")
     return rows[0]
+
+
+def nearest_lines(backend, digits: str, on: date, limit: int = 3) -> list[str]:
+    """Lines of the same length listed on a day under the longest prefix of digits that has any,
+    nearest by number first (8708.29.50 -> 8708.29.51)."""
+    for size in (8, 6, 4):
+        if size >= len(digits):
+            continue
+        found = [line["hts"] for line in lines_under(backend, digits[:size], on)
+                 if len(line["hts"].replace(".", "")) == len(digits)]
+        if found:
+            return sorted(found, key=lambda code: abs(int(code.replace(".", "")) - int(digits)))[:limit]
+    return []
 
 
 def _describe(backend, nodes: set[Identifier]) -> dict[str, dict]:
@@ -279,7 +437,7 @@ def _assemble(base: dict | None, measures: dict[str, dict], described: dict, fac
         blocking = [r for r in entry["reasons"] if r[0] != TKG.ContentSpared]
         if blocking:
             not_applied.append(NotApplied(key, _label(described, key), _short(entry["row"].get("authority")),
-                                          [_reason(r, described) for r in blocking]))
+                                          _reasons(blocking, described)))
             continue
         spared = [BASIS_METAL.get(r[3]) for r in entry["reasons"] if r[0] == TKG.ContentSpared]
         components.append(_measure_component(key, entry, described, base_percent, facts, spared, missing))
@@ -330,6 +488,10 @@ def _measure_component(key: str, entry: dict, described: dict, base_percent: flo
             adds = None
             missing.append(f"{label}: {percent:g}% inclusive of MFN needs the ad valorem equivalent of a "
                            "rate that is not purely ad valorem")
+            below, above = row.get("headingBelow"), row.get("headingAtOrAbove")
+            if below is not None and above is not None:
+                heading = (f"{_notation(below)} (column 1 rate below {percent:g}%) or "
+                           f"{_notation(above)} ({percent:g}% or more)")
         else:
             adds = max(0.0, round((percent or 0.0) - base_percent, 6))
             chosen = row.get("headingAtOrAbove") if base_percent >= (percent or 0.0) else row.get("headingBelow")
@@ -370,13 +532,30 @@ def _measure_component(key: str, entry: dict, described: dict, base_percent: flo
     )
 
 
-def _reason(key: tuple, described: dict) -> Reason:
-    reason, by, trigger, _ = key
-    text = REASONS.get(reason, _short(reason))
-    by_label = _label(described, str(by)) if by is not None else None
-    if reason == TKG.StackedOut and trigger is not None:
-        by_label = f"{by_label} (because {_label(described, str(trigger))} applies)"
-    return Reason(text, str(by) if by is not None else None, by_label)
+def _reasons(keys: list[tuple], described: dict) -> list[Reason]:
+    """One Reason per reason and node behind it: a rule's several triggers are listed in it."""
+    reasons: dict[tuple, Reason] = {}
+    for reason, by, trigger, _ in keys:
+        found = reasons.get((reason, by))
+        if found is None:
+            text = REASONS.get(reason, _short(reason))
+            by_label = _label(described, str(by)) if by is not None else None
+            found = reasons[(reason, by)] = Reason(text, str(by) if by is not None else None, by_label)
+        if trigger is not None:
+            label = _label(described, str(trigger))
+            if label not in found.triggers:
+                found.triggers.append(label)
+    return list(reasons.values())
+
+
+def reason_text(reason: Reason) -> str:
+    """A reason in words: 'stacking rule: R (because A and B apply)'."""
+    text = reason.reason + (f": {reason.by_label}" if reason.by_label else "")
+    if reason.triggers:
+        names = reason.triggers
+        joined = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+        text += f" (because {joined} appl{'ies' if len(names) == 1 else 'y'})"
+    return text
 
 
 def _fact_notes(measures: dict[str, dict], facts: EntryFacts) -> list[str]:
@@ -391,10 +570,12 @@ def _fact_notes(measures: dict[str, dict], facts: EntryFacts) -> list[str]:
     return notes
 
 
-def _product_notes(product: dict, digits: str, on: date) -> list[str]:
+def _product_notes(backend, product: dict, digits: str, on: date) -> list[str]:
     start, end = product.get("validFrom"), product.get("validUntil")
     if (start and on < start.toPython()) or (end and on >= end.toPython()):
-        return [f"{dotted_hts(digits)} was not a line of the HTS on {on}"]
+        near = nearest_lines(backend, digits, on)
+        return [f"{dotted_hts(digits)} was not a line of the HTS on {on}"
+                + (f" (the nearest lines that were: {', '.join(near)})" if near else "")]
     return []
 
 
@@ -413,13 +594,16 @@ def _reach(backend) -> dict[str, dict]:
 
 
 def _reach_notes(reach: dict, on: date, as_known_on: date) -> list[str]:
+    """What the question asks past the data's reach (stated in the answer's header)."""
     notes = []
     schedule, acts = reach.get("schedule"), reach.get("acts")
     if schedule and on > schedule["day"]:
-        notes.append(f"the schedule's own rates reach {schedule['text']}: later HTS revisions are not in "
-                     "the graph, so the MFN rate is the one of that revision")
+        notes.append(f"the entry date {on} is past the schedule's reach, {schedule['text']}: later HTS "
+                     "revisions are not in the graph, so the MFN rate is the one of that revision")
     if acts and max(on, as_known_on) > acts["day"]:
-        notes.append(f"the legal acts reach {acts['text']}: later acts are not in the graph")
+        day = "the as-known-on date" if as_known_on >= on else "the entry date"
+        notes.append(f"{day} {max(on, as_known_on)} is past the legal acts' reach, {acts['text']}: "
+                     "acts issued later are not in the graph")
     return notes
 
 

@@ -7,9 +7,10 @@ terms they return are the only way user values reach a SPARQL query.
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import date
+from functools import lru_cache
 
-import pycountry
 from rdflib import Literal, URIRef
 from rdflib.namespace import XSD
 from rdflib.term import Identifier
@@ -42,21 +43,15 @@ def hts_term(text: str) -> URIRef:
 
 
 def country_code(text: str) -> str:
-    """The ISO 3166-1 alpha-2 code for an ISO code (alpha-2 or alpha-3) or an English name."""
+    """The ISO 3166-1 alpha-2 code for an ISO code (alpha-2 or alpha-3) or an English name.
+
+    Only exact matches count (resolve_country): a code or name that is not one is an error naming
+    the nearest valid candidates, never a guess.
+    """
     value = (text or "").strip()
     if not value:
         raise InputError("origin is empty: give an ISO 3166-1 code (JP) or a country name (Japan)")
-    try:
-        return pycountry.countries.lookup(value).alpha_2
-    except LookupError:
-        pass
-    try:
-        matches = pycountry.countries.search_fuzzy(value)
-    except LookupError:
-        matches = []
-    if len(matches) == 1:
-        return matches[0].alpha_2
-    raise InputError(f"unknown country {value!r}: give an ISO 3166-1 code (JP) or an English name (Japan)")
+    return resolve_country(value)
 
 
 def country_term(text: str) -> URIRef:
@@ -153,3 +148,118 @@ def term_for(kind: str, text: str, name: str) -> URIRef | Literal | list[Identif
     if kind == "string":
         return Literal(text)
     raise InputError(f"{what} has an unknown kind {kind!r} in the query header")
+
+
+# --- Countries: exact codes and names only ---------------------------------------------------------
+
+# Names a broker types that ISO 3166-1 (as pycountry ships it) does not list: each maps to the one
+# country it means in US customs practice.
+COUNTRY_ALIASES = {
+    "uk": "GB", "u.k.": "GB", "great britain": "GB", "britain": "GB",
+    "korea": "KR", "south korea": "KR", "republic of korea": "KR", "korea, south": "KR",
+    "north korea": "KP", "korea, north": "KP",
+    "turkey": "TR", "turkiye": "TR",
+    "hong kong": "HK", "hong kong sar": "HK", "macau": "MO",
+    "usa": "US", "u.s.": "US", "u.s.a.": "US", "united states of america": "US",
+    "russia": "RU", "vietnam": "VN", "viet nam": "VN", "taiwan": "TW", "iran": "IR", "syria": "SY",
+    "laos": "LA", "bolivia": "BO", "venezuela": "VE", "tanzania": "TZ", "moldova": "MD",
+    "brunei": "BN", "burma": "MM", "cape verde": "CV", "ivory coast": "CI", "swaziland": "SZ",
+    "macedonia": "MK", "east timor": "TL", "vatican": "VA", "vatican city": "VA", "holy see": "VA",
+    "palestine": "PS", "micronesia": "FM", "czech republic": "CZ",
+    "democratic republic of the congo": "CD", "dr congo": "CD", "drc": "CD",
+    "republic of the congo": "CG", "the netherlands": "NL", "holland": "NL",
+    "people's republic of china": "CN", "prc": "CN", "mainland china": "CN",
+}
+# Codes and names that are not countries of origin, with what to give instead.
+NOT_A_COUNTRY = {
+    "eu": "the European Union is not a country of origin: give the member state (DE, FR, IT, ...)",
+    "european union": "the European Union is not a country of origin: give the member state "
+                      "(DE, FR, IT, ...)",
+    "xk": "Kosovo has no ISO 3166-1 code and is not in the graph",
+    "kosovo": "Kosovo has no ISO 3166-1 code and is not in the graph",
+}
+
+
+def resolve_country(value: str) -> str:
+    """The alpha-2 code of the country value names exactly (code, name or known alias).
+
+    Codes: ISO 3166-1 alpha-2 and alpha-3, any case. Names: the ISO short name, official name or
+    common name, and COUNTRY_ALIASES, compared without case, accents or repeated spaces. Anything
+    else raises InputError with the nearest candidates.
+    """
+    key = _name_key(value)
+    if key in NOT_A_COUNTRY:
+        raise InputError(f"origin {value!r}: {NOT_A_COUNTRY[key]}")
+    found = _country_index().get(key)
+    if found:
+        return found
+    hint = country_suggestions(value) if len(value) <= 100 else []
+    what = "an ISO 3166-1 code" if re.fullmatch(r"[A-Za-z]{2,3}", value) else "a country name"
+    shown = repr(value) if len(value) <= 60 else f"{value[:60]!r}..."
+    raise InputError(f"unknown origin {shown}: not {what}"
+                     + (f"; did you mean {', '.join(hint)}?" if hint else "")
+                     + " (give an ISO code such as JP or JPN, or a name such as Japan)")
+
+
+def country_suggestions(value: str, limit: int = 5) -> list[str]:
+    """The nearest valid countries to a value that names none, as 'Name (CODE)'."""
+    import difflib
+
+    key = _name_key(value)
+    names = _country_names()
+    picked: list[str] = []
+    if len(key) >= 4:
+        picked += [name for name in names if key in name]
+    picked += difflib.get_close_matches(key, list(names), n=limit, cutoff=0.75)
+    if re.fullmatch(r"[a-z]{2,3}", key):
+        codes = [c for c in _country_index() if len(c) == len(key) and re.fullmatch(r"[a-z]+", c)]
+        picked += [_country_display(code) for code in difflib.get_close_matches(key, codes, n=3,
+                                                                                 cutoff=0.6)]
+    shown: list[str] = []
+    for name in picked:
+        text = name if "(" in name else _country_display(name)
+        if text not in shown:
+            shown.append(text)
+    return shown[:limit]
+
+
+def _name_key(text: str) -> str:
+    """Text compared as a name: case-folded, accents dropped, apostrophes unified, spaces single."""
+    plain = unicodedata.normalize("NFKD", text.replace("\u2019", "'"))
+    plain = "".join(c for c in plain if not unicodedata.combining(c))
+    return " ".join(plain.casefold().split())
+
+
+@lru_cache(maxsize=1)
+def _country_index() -> dict[str, str]:
+    """Every accepted code and name (as _name_key gives it) to its alpha-2 code."""
+    import pycountry
+
+    index: dict[str, str] = {}
+    for country in pycountry.countries:
+        for attribute in ("name", "official_name", "common_name"):
+            name = getattr(country, attribute, None)
+            if name:
+                index[_name_key(name)] = country.alpha_2
+    for alias, code in COUNTRY_ALIASES.items():
+        index[_name_key(alias)] = code
+    for country in pycountry.countries:  # codes last: a code always means its country
+        index[country.alpha_2.casefold()] = country.alpha_2
+        index[country.alpha_3.casefold()] = country.alpha_2
+    return index
+
+
+@lru_cache(maxsize=1)
+def _country_names() -> dict[str, str]:
+    """Every accepted name (not code) to its alpha-2 code."""
+    return {key: code for key, code in _country_index().items() if len(key) > 3 or " " in key}
+
+
+def _country_display(key: str) -> str:
+    """'Japan (JP)' for a name or code key."""
+    import pycountry
+
+    code = _country_index()[key]
+    country = pycountry.countries.get(alpha_2=code)
+    name = getattr(country, "common_name", None) or country.name
+    return f"{name} ({code})"

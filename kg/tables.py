@@ -43,15 +43,51 @@ def render_rows(rows: list[dict[str, Identifier]], fmt: str) -> str:
     return text_table(names, [[cell(row.get(n)) for n in names] for row in rows])
 
 
-def text_table(header: list[str], body: list[list[str]]) -> str:
-    """A plain aligned table with a header rule; '(no rows)' when empty."""
+def text_table(header: list[str], body: list[list[str]], width: int | None = None) -> str:
+    """A plain aligned table with a header rule; '(no rows)' when empty.
+
+    With width, the widest columns are narrowed (their cells wrapped onto more lines, words kept
+    whole where they fit) until every line fits in width characters.
+    """
     if not body:
         return "(no rows)\n"
     widths = [max(len(h), *(len(r[i]) for r in body)) for i, h in enumerate(header)]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths)).rstrip(),
-             "  ".join("-" * w for w in widths)]
-    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in body]
+    if width is not None:
+        widths = fitted_widths(widths, [len(h) for h in header], width)
+    lines = _table_row(header, widths) + ["  ".join("-" * w for w in widths)]
+    for row in body:
+        lines += _table_row(row, widths)
     return "\n".join(lines) + "\n"
+
+
+def fitted_widths(widths: list[int], minimums: list[int], width: int, floor: int = 8) -> list[int]:
+    """Column widths that fit in width (with two spaces between columns), narrowing the widest."""
+    widths = list(widths)
+    lowest = [max(min(m, w), min(floor, w)) for m, w in zip(minimums, widths)]
+    while sum(widths) + 2 * (len(widths) - 1) > width:
+        widest = max(range(len(widths)), key=lambda i: widths[i] - lowest[i])
+        if widths[widest] <= lowest[widest]:
+            break  # nothing can narrow further: the table stays wider than the terminal
+        widths[widest] -= 1
+    return widths
+
+
+def _table_row(cells: list[str], widths: list[int]) -> list[str]:
+    """One table row as one or more lines, each cell wrapped to its column's width."""
+    import textwrap
+
+    wrapped = [[c] if len(c) <= w else textwrap.wrap(c, w, break_on_hyphens=False) or [""]
+               for c, w in zip(cells, widths)]
+    height = max(len(w) for w in wrapped)
+    return ["  ".join((w[i] if i < len(w) else "").ljust(size) for w, size in zip(wrapped, widths)).rstrip()
+            for i in range(height)]
+
+
+def terminal_width(default: int = 120) -> int:
+    """The width of the terminal (COLUMNS if set), or default when output is not a terminal."""
+    import shutil
+
+    return max(40, shutil.get_terminal_size((default, 24)).columns)
 
 
 def _json_value(term: Identifier):
