@@ -15,7 +15,7 @@ from click.testing import CliRunner
 
 from kg.cli import main
 from kg.errors import InputError
-from kg.inputs import COUNTRY_ALIASES, country_code
+from kg.inputs import country_code
 
 
 @pytest.mark.parametrize("typed", ["XX", "GX", "TOY", "Tokyo", "Texas", "Kosovo", "XK", "EU", "392",
@@ -38,8 +38,9 @@ def test_exact_codes_names_and_aliases(typed, code):
     assert country_code(typed) == code
 
 
-@pytest.mark.parametrize("typed,candidate", [("Japn", "Japan (JP)"), ("Swtizerland", "Switzerland (CH)"),
-                                             ("Virgin Islands", "(VG)"), ("TOY", "Tonga (TO)")])
+@pytest.mark.parametrize("typed,candidate", [
+    ("Japn", "Japan (JP)"), ("Swtizerland", "Switzerland (CH)"), ("Virgin Islands", "(VG)"),
+    ("TOY", "Tonga (TO)")])
 def test_did_you_mean(typed, candidate):
     with pytest.raises(InputError) as error:
         country_code(typed)
@@ -47,6 +48,8 @@ def test_did_you_mean(typed, candidate):
 
 
 def test_every_two_and_three_letter_code_is_iso_or_refused():
+    from kg.inputs import COUNTRY_ALIASES
+
     alpha2 = {c.alpha_2 for c in pycountry.countries}
     alpha3 = {c.alpha_3: c.alpha_2 for c in pycountry.countries}
     aliases = {k.upper(): v for k, v in COUNTRY_ALIASES.items()}
