@@ -378,14 +378,22 @@ def load_command(endpoint: str, graph_iri: str | None, user: str | None, store_e
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
               help="File to write (default: stdout).")
 @click.option("--manifest", "want_manifest", is_flag=True,
-              help="Write the JSON manifest of the sources (version, SHA-256s, HTS revisions) instead.")
+              help="Also write the JSON manifest of the sources (version, SHA-256s, HTS revisions): "
+                   "beside --out FILE as FILE.manifest.json, or alone on stdout without --out.")
 def export_command(fmt: str, out: Path | None, want_manifest: bool) -> None:
     """Write the whole graph deterministically: same sources, same bytes."""
-    from kg.export import export_graph, manifest, manifest_json, write_atomically
+    from kg.export import export_graph, manifest, manifest_json, manifest_path, write_atomically
 
-    data = manifest_json(manifest()) if want_manifest else export_graph(fmt)
+    if want_manifest and out is None:
+        click.get_binary_stream("stdout").write(manifest_json(manifest()))
+        return
+    beside = manifest_path(out, fmt) if want_manifest and out is not None else None
+    data = export_graph(fmt)
     if out:
         write_atomically(out, data)
+        if beside is not None:
+            write_atomically(beside, manifest_json(manifest()))
+            click.echo(f"wrote {out} and its manifest {beside}", err=True)
     else:
         click.get_binary_stream("stdout").write(data)
 

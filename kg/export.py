@@ -168,3 +168,19 @@ def manifest() -> dict:
 def manifest_json(data: dict) -> bytes:
     """The manifest as stable, indented JSON."""
     return (json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def manifest_path(graph_file: Path, fmt: str) -> Path:
+    """Where the manifest of a graph written to graph_file goes: beside it, FILE.manifest.json.
+
+    A graph file named *.json (other than JSON-LD) is refused: that is a manifest's name, and the
+    graph would overwrite what the user meant to be the manifest.
+    """
+    from kg.errors import InputError
+
+    graph_file = Path(graph_file)
+    if graph_file.suffix.lower() == ".json" and fmt != "jsonld":
+        raise InputError(f"--out {graph_file}: with --manifest, --out names the graph file ({fmt}) "
+                         "and the manifest is written beside it as FILE.manifest.json; for the "
+                         "manifest alone: tariffkg export --manifest > manifest.json")
+    return graph_file.with_name(graph_file.name + ".manifest.json")

@@ -97,11 +97,10 @@ def test_cli_export_twice_gives_identical_files(small_graph, tmp_path, fmt):
     assert read_back(first.read_bytes(), fmt) > 500
 
 
-def test_manifest_lists_every_source_with_its_hash(tmp_path):
-    out = tmp_path / "manifest.json"
-    result = CliRunner().invoke(main, ["export", "--manifest", "--out", str(out)])
+def test_manifest_lists_every_source_with_its_hash():
+    result = CliRunner().invoke(main, ["export", "--manifest"])
     assert result.exit_code == 0, result.output
-    manifest = json.loads(out.read_text())
+    manifest = json.loads(result.stdout)
     sources = kg.build.source_files()
     assert manifest["version"] == kg.build.package_version()
     assert len(manifest["sources"]) == len(sources) > 3
