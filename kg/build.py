@@ -93,15 +93,19 @@ def in_graph(triples: Iterable[ox.Triple], graph: str) -> Iterator[ox.Quad]:
 def graph_quads(extra_files: Iterable[Path] = (), progress: Progress | None = None) -> Iterator[ox.Quad]:
     """Every quad of the graph: ontology, curated timeline and product lists, full HTS.
 
-    extra_files are user Turtle files added to the timeline graph (used by validation).
+    extra_files are user Turtle files added to the timeline graph (validation, answers with
+    --data); a build without them has no "user files" step.
     """
+    user_files = [Path(p) for p in extra_files]
     steps = [
         ("ontology", GRAPH_ONTOLOGY, lambda: _chain([turtle_triples(ontology_file()), version_triples()])),
         ("timeline", GRAPH_TIMELINE, curated_triples),
-        ("user files", GRAPH_TIMELINE, lambda: _chain(turtle_triples(Path(p)) for p in extra_files)),
+        ("user files", GRAPH_TIMELINE, lambda: _chain(turtle_triples(p) for p in user_files)),
         ("product lists", GRAPH_TIMELINE, lambda: list_triples(data_dir() / "lists")),
         ("HTS", GRAPH_HTS, lambda: hts_triples(data_dir() / "hts")),
     ]
+    if not user_files:
+        steps = [step for step in steps if step[0] != "user files"]
     for label, graph, triples in steps:
         count = 0
         for quad in in_graph(triples(), graph):

@@ -151,17 +151,63 @@ def check_user_file(path: Path) -> None:
         raise DataError(f"{path}: not a file")
     if path.stat().st_size == 0:
         raise DataError(f"{path}: the file is empty")
-    if next(iter(turtle_triples(path)), None) is None:
+    try:
+        count = sum(1 for _ in turtle_triples(path))  # the whole file: an error may come late
+    except DataError as error:
+        raise DataError(str(error) + prefix_hint(str(error))) from None
+    if count == 0:
         raise DataError(f"{path}: the file holds no triples (only prefixes or comments)")
+
+
+_UNDECLARED = re.compile(r"prefix (\S*):? has not been declared", re.IGNORECASE)
+_PREFIX_LINE = re.compile(r"^@prefix\s+([\w-]*):\s*<([^>]*)>", re.MULTILINE)
+
+
+def prefix_hint(message: str) -> str:
+    """For a Turtle error about an undeclared prefix, the line that declares it."""
+    match = _UNDECLARED.search(message)
+    if not match:
+        return ""
+    name = match.group(1).rstrip(":")
+    namespace = curated_prefixes().get(name)
+    if namespace is None:
+        return f" (declare it with @prefix {name}: <...> . at the top of the file)"
+    return f" (declare it: @prefix {name}: <{namespace}> .)"
+
+
+def curated_prefixes() -> dict[str, str]:
+    """The prefixes the curated Turtle files declare (country:, hts:, measure:, tkg:, ...)."""
+    from kg.build import timeline_files
+
+    prefixes: dict[str, str] = {}
+    for path in [ontology_file(), *timeline_files()]:
+        for name, namespace in _PREFIX_LINE.findall(path.read_text(encoding="utf-8")):
+            prefixes.setdefault(name, namespace)
+    return prefixes
 
 
 def validate_quads(quads: Iterable[ox.Quad]) -> ValidationReport:
     """Validate a graph given as quads (named graphs as kg.build makes them)."""
     store = ox.Store()
     store.bulk_extend(quads)
-    results = shacl_results(store) + check_results(store)
-    results.sort(key=Result.sort_key)
+    results = distinct_results(shacl_results(store) + check_results(store))
     return ValidationReport(results=results, triples=len(store))
+
+
+def distinct_results(results: list[Result]) -> list[Result]:
+    """The results sorted, each finding once.
+
+    One shape may check a value with several constraints (datatype, minimum, maximum) that fail
+    together and share the shape's message: they are one finding for the reader.
+    """
+    seen: set[tuple] = set()
+    distinct = []
+    for result in sorted(results, key=Result.sort_key):
+        key = result.sort_key() + (result.message,)
+        if key not in seen:
+            seen.add(key)
+            distinct.append(result)
+    return distinct
 
 
 ############################################################################
