@@ -400,50 +400,93 @@ def export_command(fmt: str, out: Path | None, want_manifest: bool) -> None:
 
 
 @main.command()
-@click.option("--hts", required=True, help="HTS code, 8 or 10 digits.")
+@click.option("--hts", required=True, help="HTS code, 8 or 10 digits; a heading lists its lines.")
 @click.option("--origin", required=True, help="Country of origin: ISO code or English name.")
-@click.option("--from", "start", default="2025-01-01", show_default=True, help="First day, YYYY-MM-DD.")
-@click.option("--to", "end", default=None, help="Last day (default: today).")
+@click.option("--from", "start", default="2025-01-01", show_default=True,
+              help="First entry day, YYYY-MM-DD (not before 2025-01-01, where the data begins).")
+@click.option("--to", "end", default=None, help="Last entry day (default: today).")
 @click.option("--as-known-on", default=None,
-              help="Answer every day as known on this day (default: as known on each day itself).")
+              help="Answer every day as known on this day (default: each day as the law was known "
+                   "that day, i.e. as applied).")
 @click.option("--chart", type=click.Path(dir_okay=False, path_type=Path),
-              help="Also draw the steps to FILE.svg or FILE.png, with negotiations and rulings marked.")
+              help="Also draw the steps to FILE.svg or FILE.png, numbered and keyed by their acts, "
+                   "with negotiations and court rulings marked.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+@_strict
+@_data
 @endpoint_option
 @store_option
-def timeline(hts, origin, start, end, as_known_on, chart, endpoint, timeout, store_root) -> None:
+def timeline(hts, origin, start, end, as_known_on, chart, fmt, strict, data_files, endpoint, timeout,
+             store_root) -> None:
     """The duty on a product from an origin as a step function over time, each change explained."""
+    import json
     from datetime import date
 
     from kg import timeline as timeline_module
-    from kg.inputs import parse_date, parse_known_on
+    from kg.duty import HeadingGiven, check_entry_date
+    from kg.inputs import country_code, hts_digits, parse_date, parse_known_on
 
     first = parse_date(start, "--from")
+    check_entry_date(first, "--from")
     last = parse_date(end, "--to") if end else date.today()
-    known = parse_known_on(as_known_on) if as_known_on else None
-    backend = open_backend(endpoint, store_root, timeout)
-    steps = timeline_module.duty_steps(backend, hts, origin, first, last, known)
-    click.echo(timeline_module.render_steps(steps))
+    known = parse_known_on(as_known_on) if as_known_on is not None else None
+    hts_digits(hts, "--hts")
+    country_code(origin)
+    backend = open_answer_backend(endpoint, store_root, timeout, data_files)
+    try:
+        result = timeline_module.duty_steps(backend, hts, origin, first, last, known)
+    except HeadingGiven as heading:
+        click.echo(render_lines(heading, fmt))
+        return
+    if fmt == "json":
+        click.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        click.echo(timeline_module.render_steps(result, terminal_width()))
     if chart:
-        title = f"Duty on {hts} from {origin}" + (f" (as known on {known})" if known else " (as applied)")
-        timeline_module.chart(steps, last, timeline_module.events_for(backend, origin), chart, title)
+        view = f"as known on {known}" if known else "as applied"
+        title = f"Duty on {result.hts} from {result.origin} ({view})"
+        timeline_module.chart(result, timeline_module.events_for(backend, origin, known), chart, title)
         click.echo(f"chart written to {chart}", err=True)
+    if strict and not result.complete:
+        click.echo("tariffkg: incomplete: " + "; ".join(result.missing), err=True)
+        sys.exit(EXIT_ERROR)
 
 
 @main.command()
-@click.option("--from", "first", required=True, help="First day, YYYY-MM-DD.")
-@click.option("--to", "second", required=True, help="Second day, YYYY-MM-DD.")
+@click.option("--from", "first", required=True, help="First entry day, YYYY-MM-DD.")
+@click.option("--to", "second", required=True, help="Second entry day, YYYY-MM-DD.")
 @click.option("--origin", default="JP", show_default=True, help="Country of origin.")
 @click.option("--hts", default=None, help="Compare the duty on this product instead of all measures.")
 @click.option("--as-known-on", default=None, help="Law as known on this day (default: today).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+@_strict
+@_data
 @endpoint_option
 @store_option
-def diff(first, second, origin, hts, as_known_on, endpoint, timeout, store_root) -> None:
+def diff(first, second, origin, hts, as_known_on, fmt, strict, data_files, endpoint, timeout,
+         store_root) -> None:
     """Measures that started, ended, changed rate or were suspended between two days."""
+    import json
+
     from kg import timeline as timeline_module
-    from kg.inputs import parse_date, parse_known_on
-    from kg.tables import text_table
+    from kg.duty import check_entry_date
+    from kg.inputs import country_code, hts_digits, parse_date, parse_known_on
 
     d1, d2 = parse_date(first, "--from"), parse_date(second, "--to")
-    backend = open_backend(endpoint, store_root, timeout)
-    rows = timeline_module.diff(backend, origin, d1, d2, parse_known_on(as_known_on), hts)
-    click.echo(text_table(["change", "measure", "detail"], [list(r) for r in rows]).rstrip())
+    check_entry_date(d1, "--from")
+    check_entry_date(d2, "--to")
+    known = parse_known_on(as_known_on)
+    country_code(origin)
+    if hts:
+        hts_digits(hts, "--hts")
+    backend = open_answer_backend(endpoint, store_root, timeout, data_files)
+    result = timeline_module.diff(backend, origin, d1, d2, known, hts)
+    if fmt == "json":
+        click.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        click.echo(timeline_module.render_diff(result, terminal_width()))
+    if strict and not result.complete:
+        click.echo("tariffkg: incomplete: " + "; ".join(result.missing), err=True)
+        sys.exit(EXIT_ERROR)

@@ -333,7 +333,8 @@ def lines_under(backend, digits: str, on: date) -> list[dict]:
 
     rows = backend.select(substitute_parameters(stored_query("lines_under").text, {
         "code": URIRef(hts_iri(digits)), "date": date_term(on)}), {})
-    return [{"hts": str(r["notation"]), "description": _text(r.get("description"))} for r in rows]
+    return [{"hts": str(r["notation"]), "description": _text(r.get("description")),
+             "scoped": str(r.get("scoped", "false")).lower() == "true"} for r in rows]
 
 
 def _suffix_rows(backend, digits: str, bindings: dict) -> list[dict]:
@@ -342,6 +343,11 @@ def _suffix_rows(backend, digits: str, bindings: dict) -> list[dict]:
 
     if len(digits) != 8:
         return []
+    on = bindings["date"].toPython()
+    scoped = _cached(backend, ("scoped suffixes", digits, on), lambda: any(
+        line["scoped"] for line in lines_under(backend, digits, on) if len(line["hts"]) == 13))
+    if not scoped:
+        return []  # no provision names a statistical line under this one: nothing can differ
     return backend.select(substitute_parameters(stored_query("statistical_lines").text, bindings), {})
 
 
