@@ -282,10 +282,12 @@ def open_answer_backend(endpoint: str | None, store_root: Path | None, timeout: 
         raise InputError("--data adds your files to the embedded store: leave out --endpoint")
     from kg.userdata import open_user_store
 
-    store, report = open_user_store(list(data_files), store_root)
+    store, report = open_user_store(list(data_files), store_root,
+                                    progress=lambda text: click.echo(text, err=True))
     if store is None:
         click.echo(report.render("text"))
-        click.echo("tariffkg: your files do not conform to the shapes: nothing was answered", err=True)
+        click.echo(f"tariffkg: your files add {report.count('Violation')} violation(s) on the nodes "
+                   "they describe: nothing was answered", err=True)
         sys.exit(EXIT_VIOLATIONS)
     return store
 

@@ -170,6 +170,7 @@ class DutyAnswer:
     as_applied: AsApplied | None = None  # when as_known_on is not the entry date
     by_statistical_suffix: list[dict] = field(default_factory=list)  # 10-digit lines that differ
     specific_duties: list[str] = field(default_factory=list)  # per-unit parts left out of the total
+    user_data: list[str] = field(default_factory=list)  # the user's Turtle files in the graph asked
 
     def to_dict(self) -> dict:
         """The answer as the documented JSON object."""
@@ -291,7 +292,7 @@ def _answer(backend, digits: str, iso: str, on: date, as_known_on: date,
         entry_facts=facts.to_dict(), total_ad_valorem_percent=known if complete else None,
         known_part_percent=known, coverage=coverage, components=components,
         not_applied=not_applied, notes=notes, by_statistical_suffix=by_suffix,
-        specific_duties=specific,
+        specific_duties=specific, user_data=list(getattr(backend, "user_files", [])),
     )
 
 

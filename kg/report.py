@@ -129,6 +129,9 @@ def header_lines(answer: DutyAnswer) -> list[str]:
     else:
         lines.append("Coverage: INCOMPLETE: " + "; ".join(answer.coverage.missing))
     lines += [f"Past the data: {text}" for text in answer.coverage.beyond_reach]
+    if answer.user_data:
+        lines.append("With your data: " + ", ".join(answer.user_data)
+                     + " (added to the curated timeline for this answer)")
     if answer.by_statistical_suffix:
         lines.append("By statistical suffix: the duty differs for "
                      + ", ".join(s["line"] for s in answer.by_statistical_suffix)

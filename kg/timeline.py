@@ -91,6 +91,7 @@ class Timeline:
     end: date
     as_known_on: date | None  # None: each day as the law was known on that day (as applied)
     steps: list[Step]
+    user_data: list[str] = field(default_factory=list)  # the user's files in the graph asked
 
     @property
     def complete(self) -> bool:
@@ -121,6 +122,7 @@ class Timeline:
             "as_known_on": self.as_known_on.isoformat() if self.as_known_on else "as applied",
             "coverage": {"complete": self.complete, "missing": self.missing,
                          "beyond_reach": self.beyond_reach},
+            "user_data": self.user_data,
             "steps": [{
                 "from": s.start.isoformat(), "until": s.until.isoformat(),
                 "total_ad_valorem_percent": s.total,
@@ -161,7 +163,8 @@ def duty_steps(backend, hts: str, origin: str, start: date, end: date,
             steps[-1].until = day
         steps.append(Step(day, end + timedelta(days=1), answer))
     label_changes(backend, steps)
-    return Timeline(steps[0].answer.hts, iso, start, end, as_known_on, steps)
+    return Timeline(steps[0].answer.hts, iso, start, end, as_known_on, steps,
+                    list(getattr(backend, "user_files", [])))
 
 
 def candidate_days(backend, digits: str, iso: str, start: date, end: date,
@@ -300,6 +303,8 @@ def render_steps(timeline: Timeline, width: int | None = None) -> str:
     lines.append("Coverage: complete" if timeline.complete
                  else "Coverage: INCOMPLETE: " + "; ".join(timeline.missing))
     lines += [f"Past the data: {note}" for note in timeline.beyond_reach]
+    if timeline.user_data:
+        lines.append("With your data: " + ", ".join(timeline.user_data))
     body = []
     for step in timeline.steps:
         total = (_percent(step.total) if step.total is not None
@@ -462,6 +467,7 @@ class Diff:
     hts: str | None
     rows: list[tuple[str, str, str]]
     missing: list[str]        # what the graph lacks on either day (coverage gaps, incomplete answers)
+    user_data: list[str] = field(default_factory=list)  # the user's files in the graph asked
 
     @property
     def complete(self) -> bool:
@@ -473,6 +479,7 @@ class Diff:
         return {"origin": self.origin, "from": self.first.isoformat(), "to": self.second.isoformat(),
                 "as_known_on": self.as_known_on.isoformat(), "hts": self.hts,
                 "coverage": {"complete": self.complete, "missing": self.missing},
+                "user_data": self.user_data,
                 "changes": [{"change": c, "measure": m, "detail": d} for c, m, d in self.rows]}
 
 
@@ -491,7 +498,8 @@ def diff(backend, origin: str, first: date, second: date, as_known_on: date,
         a = duty_answer(backend, hts, iso, first, as_known_on, facts, compare_applied=False)
         b = duty_answer(backend, hts, iso, second, as_known_on, facts, compare_applied=False)
         missing = a.coverage.missing + [m for m in b.coverage.missing if m not in a.coverage.missing]
-        return Diff(iso, first, second, as_known_on, a.hts, _diff_components(a, b), missing)
+        return Diff(iso, first, second, as_known_on, a.hts, _diff_components(a, b), missing,
+                    a.user_data)
     before = in_force(backend, iso, first, as_known_on)
     after = in_force(backend, iso, second, as_known_on)
     rows = _diff_measures(before, after)
@@ -500,7 +508,8 @@ def diff(backend, origin: str, first: date, second: date, as_known_on: date,
         for gap in measures.values():
             if gap["gap"] and gap["label"] not in missing:
                 missing.append(f"{gap['label']} (in force on {day}; for some goods)")
-    return Diff(iso, first, second, as_known_on, None, rows, missing)
+    return Diff(iso, first, second, as_known_on, None, rows, missing,
+                list(getattr(backend, "user_files", [])))
 
 
 def _diff_measures(before: dict[str, dict], after: dict[str, dict]) -> list[tuple[str, str, str]]:
@@ -587,6 +596,8 @@ def render_diff(result: Diff, width: int | None = None) -> str:
              f" (law as known on {result.as_known_on})"]
     lines.append("Coverage: complete" if result.complete
                  else "Coverage: INCOMPLETE: " + "; ".join(result.missing))
+    if result.user_data:
+        lines.append("With your data: " + ", ".join(result.user_data))
     lines += ["", text_table(["change", "measure", "detail"], [list(r) for r in result.rows],
                              width).rstrip()]
     return "\n".join(lines)
