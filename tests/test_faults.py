@@ -93,9 +93,44 @@ def test_a_build_killed_mid_way_leaves_no_complete_looking_store(tmp_path):
     assert is_complete(path) and building_folders(home) == []
 
 
+# A build that stops mid-way until signalled: a one-quad graph is loaded, then the rules wait, so
+# the SIGINT always lands inside the build (a timer raced the real build, which sometimes finished
+# first).
+PAUSED_BUILD = """
+import os, time
+import pyoxigraph as ox
+import kg.build
+from kg.cli import main
+
+GRAPH = ox.NamedNode("https://w3id.org/tariff-kg/graph/fault-test")
+QUAD = ox.Quad(ox.NamedNode("http://example.org/s"), ox.NamedNode("http://example.org/p"),
+               ox.Literal("o"), GRAPH)
+
+
+def wait_for_the_signal(store, progress=None):
+    open(os.environ["TKG_TEST_MIDWAY"], "w").close()
+    time.sleep(600)
+
+
+kg.build.graph_quads = lambda extra_files=(), progress=None: iter([QUAD])
+kg.build.derive = wait_for_the_signal
+main()
+"""
+
+
 def test_a_build_interrupted_with_sigint_cleans_up(tmp_path):
-    home = tmp_path / "home"
-    process = _start_build_and_wait_for_progress(home)
+    home, midway = tmp_path / "home", tmp_path / "midway"
+    env = {**os.environ, "TARIFFKG_HOME": str(home), "TKG_TEST_MIDWAY": str(midway)}
+    process = subprocess.Popen([sys.executable, "-c", PAUSED_BUILD, "build"], env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               start_new_session=True)
+    deadline = time.monotonic() + 60
+    while not midway.exists():
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"the build did not reach its midpoint: {process.communicate()[1]}")
+        time.sleep(0.02)
+    assert len(building_folders(home)) == 1  # mid-way: the temporary folder is there
     os.kill(process.pid, signal.SIGINT)
     _, err = process.communicate(timeout=60)
     assert process.returncode == 130, err

@@ -229,3 +229,12 @@ def test_tables_fit_the_terminal(cli):
     table = [line for line in out.splitlines()
              if re.match(r"^(part |-{4}|column 1|IEEPA|TOTAL  )", line)]
     assert table and max(len(line) for line in table) <= 100
+
+
+def test_stored_duty_on_date_defaults_as_known_on_like_the_cli():
+    from kg.queries import stored_query
+
+    bound = stored_query("duty_on_date").bind({"product": "8703.23.01", "origin": "JP",
+                                               "date": "2025-05-01"})
+    assert bound["asKnownOn"].toPython() == date.today()
+    assert str(bound["quota"]).endswith("OverQuota") and str(bound["claim"]).endswith("NoClaim")
