@@ -261,5 +261,5 @@ def _country_display(key: str) -> str:
 
     code = _country_index()[key]
     country = pycountry.countries.get(alpha_2=code)
-    name = getattr(country, "common_name", None) or country.name
+    name = getattr(country, "common_name", None) or getattr(country, "name", code)
     return f"{name} ({code})"

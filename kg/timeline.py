@@ -247,10 +247,10 @@ def changes_between(a: DutyAnswer, b: DutyAnswer, acts: dict[str, dict]) -> list
     for key in ended:
         part = old[key]
         if key in stopped_now:
-            reasons = stopped_now[key].reasons
-            act = next((r.by_label for r in reasons if r.by_label), None)
+            why = stopped_now[key].reasons
+            act = next((r.by_label for r in why if r.by_label), None)
             changes.append(Change("not applied", key, part.label, part.ad_valorem_percent, None,
-                                  act, "; ".join(_short_reason(r) for r in reasons)))
+                                  act, "; ".join(_short_reason(r) for r in why)))
         else:
             changes.append(Change("ended", key, part.label, part.ad_valorem_percent, None,
                                   acts.get(key, {}).get("ended")))
@@ -260,7 +260,8 @@ def changes_between(a: DutyAnswer, b: DutyAnswer, acts: dict[str, dict]) -> list
                                   new[key].ad_valorem_percent, None,
                                   "what it adds depends on the other parts"))
     if a.coverage.missing != b.coverage.missing:
-        detail = "complete" if b.coverage.complete else "incomplete: " + "; ".join(b.coverage.missing)
+        detail = ("complete" if b.coverage.complete
+                  else "incomplete: " + "; ".join(b.coverage.missing))
         changes.append(Change("coverage", "", "coverage", None, None, None, detail))
     return changes
 
@@ -338,11 +339,12 @@ def events_for(backend, origin: str, known_on: date | None = None) -> list[Event
     # (bound as a VALUES row: the query groups by its parameter, which cannot be a constant)
     rows = backend.select(stored_query("negotiations").text,
                           {"jurisdiction": URIRef(country_iri(country_code(origin)))})
-    events = [Event(r["day"].toPython(), str(r.get("label", r["event"])), "negotiation") for r in rows]
+    events = [Event(r["day"].toPython(), str(r.get("label", r["event"])), "negotiation")
+              for r in rows]
     for row in backend.select(stored_query("instruments").text, {}):
         if str(row["kind"]).endswith("CourtDecision") and row.get("signed") is not None:
-            events.append(Event(row["signed"].toPython(), str(row.get("identifier", row["instrument"])),
-                                "ruling"))
+            name = str(row.get("identifier", row["instrument"]))
+            events.append(Event(row["signed"].toPython(), name, "ruling"))
     if known_on is not None:
         events = [e for e in events if e.day <= known_on]  # not yet known: not drawn
     return sorted(events, key=lambda e: (e.day, e.label))
@@ -384,7 +386,7 @@ def chart(timeline: Timeline, events: list[Event], path: Path, title: str) -> No
         y = step.total if step.total is not None else step.answer.known_part_percent
         level = _free_level(levels, step.start, near)
         ax.plot([step.start], [y], "o", color="tab:blue", markersize=4)  # type: ignore[arg-type]
-        ax.annotate(str(number), (step.start, y), textcoords="offset points",  # type: ignore[arg-type]
+        ax.annotate(str(number), (step.start, y), textcoords="offset points",
                     xytext=(0, 5 + 9 * level), ha="center", fontsize=7)
     levels = []
     for letter, event in zip(_letters(), shown):
@@ -393,7 +395,8 @@ def chart(timeline: Timeline, events: list[Event], path: Path, title: str) -> No
         ax.axvline(event.day, color="tab:red" if ruling else "grey",  # type: ignore[arg-type]
                    linestyle="--" if ruling else ":", linewidth=1.2 if ruling else 0.8,
                    label="court ruling" if ruling else "negotiation")
-        ax.text(event.day, top * (0.97 - 0.06 * level), letter, fontsize=7,  # type: ignore[arg-type]
+        ax.text(event.day, top * (0.97 - 0.06 * level),  # type: ignore[arg-type]
+                letter, fontsize=7,
                 ha="center", va="top", color="tab:red" if ruling else "dimgrey",
                 bbox={"facecolor": "white", "edgecolor": "none", "pad": 0.5})
     handles, labels = ax.get_legend_handles_labels()
@@ -466,7 +469,7 @@ class Diff:
     as_known_on: date
     hts: str | None
     rows: list[tuple[str, str, str]]
-    missing: list[str]        # what the graph lacks on either day (coverage gaps, incomplete answers)
+    missing: list[str]  # what the graph lacks on either day (gaps, incomplete answers)
     user_data: list[str] = field(default_factory=list)  # the user's files in the graph asked
 
     @property
@@ -476,7 +479,8 @@ class Diff:
 
     def to_dict(self) -> dict:
         """The diff as JSON."""
-        return {"origin": self.origin, "from": self.first.isoformat(), "to": self.second.isoformat(),
+        return {"origin": self.origin, "from": self.first.isoformat(),
+                "to": self.second.isoformat(),
                 "as_known_on": self.as_known_on.isoformat(), "hts": self.hts,
                 "coverage": {"complete": self.complete, "missing": self.missing},
                 "user_data": self.user_data,
@@ -497,7 +501,8 @@ def diff(backend, origin: str, first: date, second: date, as_known_on: date,
     if hts:
         a = duty_answer(backend, hts, iso, first, as_known_on, facts, compare_applied=False)
         b = duty_answer(backend, hts, iso, second, as_known_on, facts, compare_applied=False)
-        missing = a.coverage.missing + [m for m in b.coverage.missing if m not in a.coverage.missing]
+        missing = a.coverage.missing + [m for m in b.coverage.missing
+                                        if m not in a.coverage.missing]
         return Diff(iso, first, second, as_known_on, a.hts, _diff_components(a, b), missing,
                     a.user_data)
     before = in_force(backend, iso, first, as_known_on)
@@ -520,10 +525,11 @@ def _diff_measures(before: dict[str, dict], after: dict[str, dict]) -> list[tupl
     rows = []
     for new in started.values():
         # A measure that ends where one of the same program starts is a change of rate.
-        same = next((k for k, old in ended.items() if new["program"] and old["program"] == new["program"]),
-                    None)
+        same = next((k for k, old in ended.items()
+                     if new["program"] and old["program"] == new["program"]), None)
         if same:
-            rows.append(("changed rate", new["label"], f"{ended.pop(same)['rate']} -> {new['rate']}"))
+            before = ended.pop(same)["rate"]
+            rows.append(("changed rate", new["label"], f"{before} -> {new['rate']}"))
         else:
             rows.append(("started", new["label"], _with_status(new)))
     rows += [("ended", old["label"], _with_status(old)) for old in ended.values()]
@@ -536,7 +542,9 @@ def _diff_measures(before: dict[str, dict], after: dict[str, dict]) -> list[tupl
 
 
 def _with_status(measure: dict) -> str:
-    return measure["rate"] if measure["status"] == "in force" else f"{measure['rate']} ({measure['status']})"
+    if measure["status"] == "in force":
+        return measure["rate"]
+    return f"{measure['rate']} ({measure['status']})"
 
 
 REASON_WORDS = {"Suspended": "suspended", "Superseded": "superseded", "Invalidated": "invalidated",
@@ -572,8 +580,10 @@ def in_force(backend, iso: str, day: date, as_known_on: date) -> dict[str, dict]
 def _diff_components(a: DutyAnswer, b: DutyAnswer) -> list[tuple[str, str, str]]:
     old = {c.measure: c for c in a.components}
     new = {c.measure: c for c in b.components}
-    rows = [("started", new[k].label, _percent(new[k].ad_valorem_percent)) for k in new if k not in old]
-    rows += [("ended", old[k].label, _percent(old[k].ad_valorem_percent)) for k in old if k not in new]
+    rows = [("started", new[k].label, _percent(new[k].ad_valorem_percent))
+            for k in new if k not in old]
+    rows += [("ended", old[k].label, _percent(old[k].ad_valorem_percent))
+             for k in old if k not in new]
     rows += [("changed rate", new[k].label,
               f"{_percent(old[k].ad_valorem_percent)} -> {_percent(new[k].ad_valorem_percent)}")
              for k in new if k in old and old[k].ad_valorem_percent != new[k].ad_valorem_percent]
@@ -592,8 +602,8 @@ def render_diff(result: Diff, width: int | None = None) -> str:
     from kg.tables import text_table
 
     what = f"the duty on {result.hts}" if result.hts else "the measures in force"
-    lines = [f"Changes in {what} for goods of {result.origin} entered {result.first} vs {result.second}"
-             f" (law as known on {result.as_known_on})"]
+    lines = [f"Changes in {what} for goods of {result.origin} entered {result.first} vs "
+             f"{result.second} (law as known on {result.as_known_on})"]
     lines.append("Coverage: complete" if result.complete
                  else "Coverage: INCOMPLETE: " + "; ".join(result.missing))
     if result.user_data:
