@@ -238,3 +238,19 @@ def test_stored_duty_on_date_defaults_as_known_on_like_the_cli():
                                                "date": "2025-05-01"})
     assert bound["asKnownOn"].toPython() == date.today()
     assert str(bound["quota"]).endswith("OverQuota") and str(bound["claim"]).endswith("NoClaim")
+
+
+def test_a_batch_refuses_early_dates_and_is_strict(cli, tmp_path):
+    path = tmp_path / "q.csv"
+    path.write_text("hts,origin,date,as_known_on\n"
+                    "8703.23.01,JP,2024-06-01,2025-01-01\n"
+                    "8703.23.01,CN,2025-05-01,2025-05-01\n")
+    result = cli("duty", "--batch", str(path), "--format", "csv")
+    assert result.exit_code == 2
+    assert f"{path}:2: column date 2024-06-01" in result.stderr and "2025-01-01" in result.stderr
+    rows = result.stdout.splitlines()
+    assert len(rows) == 2 and ",no," in rows[1]  # the CN answer, incomplete
+    path.write_text("hts,origin,date,as_known_on\n8703.23.01,CN,2025-05-01,2025-05-01\n")
+    strict = cli("duty", "--batch", str(path), "--strict")
+    assert strict.exit_code == 2 and "incomplete: 1 answer" in strict.stderr
+    assert cli("duty", "--batch", str(path)).exit_code == 0
