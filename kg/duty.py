@@ -440,6 +440,7 @@ def _assemble(base: dict | None, measures: dict[str, dict], described: dict, fac
         component, base_percent = _base_component(base, described, facts, notes)
         components.append(component)
     not_applied = []
+    parts: list[Component] = []
     for key, entry in measures.items():
         blocking = [r for r in entry["reasons"] if r[0] != TKG.ContentSpared]
         if blocking:
@@ -447,8 +448,11 @@ def _assemble(base: dict | None, measures: dict[str, dict], described: dict, fac
                                           _reasons(blocking, described)))
             continue
         spared = [BASIS_METAL.get(r[3]) for r in entry["reasons"] if r[0] == TKG.ContentSpared]
-        components.append(_measure_component(key, entry, described, base_percent, facts, spared, missing))
-    return components, not_applied, missing, notes + _fact_notes(measures, facts)
+        parts.append(_measure_component(key, entry, described, base_percent, facts, spared, missing))
+    # in a stable order (the query's row order is not): the base rate, then by authority and label
+    components += sorted(parts, key=lambda c: (c.authority, c.label, c.measure))
+    not_applied.sort(key=lambda n: (n.authority, n.label, n.measure))
+    return components, not_applied, sorted(missing), notes + _fact_notes(measures, facts)
 
 
 def _base_component(row: dict, described: dict, facts: EntryFacts, notes: list[str]):
@@ -552,7 +556,10 @@ def _reasons(keys: list[tuple], described: dict) -> list[Reason]:
             label = _label(described, str(trigger))
             if label not in found.triggers:
                 found.triggers.append(label)
-    return list(reasons.values())
+    for found in reasons.values():
+        found.triggers.sort()
+    # in a stable order (the query's row order is not): the engine may return rows either way
+    return sorted(reasons.values(), key=lambda r: (r.reason, r.by_label or "", r.by or ""))
 
 
 def reason_text(reason: Reason) -> str:

@@ -196,7 +196,7 @@ def resolve_country(value: str) -> str:
     hint = country_suggestions(value) if len(value) <= 100 else []
     what = "an ISO 3166-1 code" if re.fullmatch(r"[A-Za-z]{2,3}", value) else "a country name"
     shown = repr(value) if len(value) <= 60 else f"{value[:60]!r}..."
-    raise InputError(f"unknown origin {shown}: not {what}"
+    raise InputError(f"unknown country {shown}: not {what}"
                      + (f"; did you mean {', '.join(hint)}?" if hint else "")
                      + " (give an ISO code such as JP or JPN, or a name such as Japan)")
 

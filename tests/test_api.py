@@ -42,7 +42,7 @@ def test_answer_takes_the_entry_facts(store):
     assert facts == kg.EntryFacts(content={"steel": 40.0})
     with pytest.raises(kg.InputError, match="quota"):
         kg.entry_facts(quota="maybe")
-    with pytest.raises(kg.InputError, match="unknown origin 'XX'"):
+    with pytest.raises(kg.InputError, match="unknown country 'XX'"):
         kg.answer(store, "8703.23.01", "XX", "2025-05-01")
 
 

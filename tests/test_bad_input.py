@@ -51,7 +51,6 @@ DUTY = ["duty", "--hts", "8703.23.01", "--origin", "JP", "--date", "2025-05-01"]
     "args, needles",
     [
         (["duty", "--hts", "abc", "--origin", "JP", "--date", "2025-05-01"], ["--hts", "'abc'"]),
-        (["duty", "--hts", "8703", "--origin", "JP", "--date", "2025-05-01"], ["--hts", "8 digits"]),
         (["duty", "--hts", "8703.23.0", "--origin", "JP", "--date", "2025-05-01"], ["8703.23.0"]),
         (["duty", "--hts", "9999.99.99", "--origin", "JP", "--date", "2025-05-01"],
          ["unknown HTS code 9999.99.99"]),

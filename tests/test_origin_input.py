@@ -68,5 +68,5 @@ def test_cli_refuses_an_unknown_origin_before_opening_a_store(tmp_path):
     result = CliRunner(env={"TARIFFKG_HOME": str(tmp_path)}).invoke(
         main, ["duty", "--hts", "8703.23.01", "--origin", "XX", "--date", "2025-05-01"])
     assert result.exit_code == 2
-    assert "unknown origin 'XX'" in result.stderr
+    assert "unknown country 'XX'" in result.stderr
     assert not any(tmp_path.iterdir()), "no store was built for a bad question"
