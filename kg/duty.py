@@ -54,6 +54,11 @@ class EntryFacts:
     content: dict[str, float] = field(default_factory=dict)  # percent of value by metal
     loaded: date | None = None        # day loaded for shipment (None: not in transit)
 
+    def __post_init__(self) -> None:
+        # "none" is how a user says no claim (the query parameter's default): not a program "NONE".
+        claim = (self.claim or "").strip().upper()
+        object.__setattr__(self, "claim", None if claim in ("", "NONE") else claim)
+
     def to_dict(self) -> dict:
         """The facts as the JSON contract writes them."""
         return {"claim": self.claim, "quota": self.quota, "content": dict(self.content),
