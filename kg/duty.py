@@ -286,9 +286,10 @@ def _assemble(base: dict | None, measures: dict[str, dict], described: dict, fac
             not_applied.append(NotApplied(key, _label(described, key), _short(entry["row"].get("authority")),
                                           [_reason(r, described) for r in blocking]))
             continue
-        # Each metal once: two rules (or two triggers) sparing the steel content spare it once.
-        spared = list(dict.fromkeys(BASIS_METAL.get(r[3]) for r in entry["reasons"]
-                                    if r[0] == TKG.ContentSpared))
+        # Each metal once (two rules or triggers sparing the steel content spare it once), in
+        # the order of METALS, whatever the order of the rows.
+        spared = sorted({BASIS_METAL.get(r[3]) for r in entry["reasons"] if r[0] == TKG.ContentSpared},
+                        key=lambda metal: METALS.index(metal) if metal in METALS else len(METALS))
         components.append(_measure_component(key, entry, described, base_percent, facts, spared, missing))
     return components, not_applied, missing, notes + _fact_notes(measures, facts)
 
