@@ -266,11 +266,11 @@ def load_command(endpoint: str, graph_iri: str | None, user: str | None, store_e
               help="Write the JSON manifest of the sources (version, SHA-256s, HTS revisions) instead.")
 def export_command(fmt: str, out: Path | None, want_manifest: bool) -> None:
     """Write the whole graph deterministically: same sources, same bytes."""
-    from kg.export import export_graph, manifest, manifest_json, write_atomically
+    from kg.export import export_graph, manifest, manifest_json, write_output
 
     data = manifest_json(manifest()) if want_manifest else export_graph(fmt)
     if out:
-        write_atomically(out, data)
+        write_output(out, data)
     else:
         click.get_binary_stream("stdout").write(data)
 
