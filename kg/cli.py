@@ -127,12 +127,26 @@ def open_backend(endpoint: str | None, store_root: Path | None, timeout: float =
     """The remote endpoint if one is given, else the embedded store (built on first use)."""
     import os
 
-    from kg.store import LocalStore, RemoteEndpoint
+    from kg.store import RemoteEndpoint
 
     if endpoint:
         user = os.environ.get("TARIFFKG_USER")
         return RemoteEndpoint(endpoint, user, os.environ.get("TARIFFKG_PASSWORD"), timeout)
-    return LocalStore.open(ensure_built(store_root))
+    return open_local_store(store_root)
+
+
+def open_local_store(store_root: Path | None):
+    """The embedded store, built on first use, and rebuilt when it is there but cannot be opened."""
+    from kg.errors import StoreError
+    from kg.store import LocalStore
+
+    path = ensure_built(store_root)
+    try:
+        return LocalStore.open(path)
+    except StoreError as error:
+        click.echo(f"tariffkg: {error}; rebuilding it", err=True)
+    build_with_progress(path, force=True)
+    return LocalStore.open(path)
 
 
 _endpoint = click.option("--endpoint", metavar="URL",

@@ -242,3 +242,87 @@ def test_load_gives_up_after_a_bounded_number_of_503s(scripted_server):
     result = CliRunner().invoke(main, ["load", "--endpoint", server.url, "--timeout", "5"])
     assert result.exit_code == 2 and "HTTP 503" in result.stderr and "Traceback" not in result.output
     assert state["n"] == 4  # one try and three retries
+
+
+# --- a rebuild never leaves a half-deleted store (issue 14 item 2) ------------------------------
+
+TINY_MAIN = """
+import pyoxigraph as ox
+import kg.build
+def quads(progress=None, extra_files=()):
+    for i in range(3000):
+        yield ox.Quad(ox.NamedNode(f"http://example.org/s{i}"), ox.NamedNode("http://example.org/p"),
+                      ox.Literal("o"), ox.NamedNode("https://w3id.org/tariff-kg/graph/fault-test"))
+kg.build.graph_quads = quads
+from kg.cli import main
+main()
+"""
+
+
+def _store_opens(path: Path) -> bool:
+    try:
+        ox.Store.read_only(str(path))
+    except OSError:
+        return False
+    return True
+
+
+def test_force_rebuild_killed_while_removing_the_old_store(tmp_path):
+    """strace kills the rebuild at its 5th unlinkat: the store is still whole, or absent."""
+    import shutil
+
+    if shutil.which("strace") is None:
+        pytest.skip("strace is not installed (apt-get install strace)")
+    probe = subprocess.run(["strace", "-f", "-e", "trace=none", "true"], check=False,
+                           capture_output=True)
+    if probe.returncode != 0:
+        pytest.skip(f"strace cannot run here: {probe.stderr.decode().strip()[:200]}")
+    script = tmp_path / "tiny_main.py"
+    script.write_text(TINY_MAIN)
+    home = tmp_path / "home"
+    env = {**os.environ, "PYTHONPATH": str(Path(kg.build.__file__).parent.parent)}
+    built = subprocess.run([sys.executable, str(script), "build", "--store", str(home)],
+                           check=False, capture_output=True, text=True, timeout=120, env=env)
+    path = Path(built.stdout.strip())
+    assert built.returncode == 0 and is_complete(path), built.stderr
+    for when in (1, 3, 5, 9, 15):
+        subprocess.run(["strace", "-f", "-o", "/dev/null", "-e", "trace=unlinkat", "-e",
+                        f"inject=unlinkat:signal=KILL:when={when}", sys.executable, str(script),
+                        "build", "--force", "--store", str(home)],
+                       check=False, capture_output=True, timeout=120, env=env)
+        assert not path.exists() or (is_complete(path) and _store_opens(path)), when
+        again = subprocess.run([sys.executable, str(script), "query", "data_reach", "--store",
+                                str(home)], check=False, capture_output=True, text=True, timeout=120, env=env)
+        assert again.returncode == 0, (when, again.stderr)
+        assert is_complete(path) and _store_opens(path)
+
+
+def test_force_rebuild_interrupted_while_removing_keeps_a_whole_store(tmp_path, tiny_graph,
+                                                                      monkeypatch):
+    path = build_store(store_path(tmp_path))
+    real_rmtree = kg.build.shutil.rmtree
+
+    def rmtree_then_die(folder, *args, **kwargs):
+        victim = next(Path(folder).glob("MANIFEST-*"), None)
+        if victim:
+            victim.unlink()  # part of the removal happened
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(kg.build.shutil, "rmtree", rmtree_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        build_store(path, force=True)
+    monkeypatch.setattr(kg.build.shutil, "rmtree", real_rmtree)
+    assert is_complete(path) and _store_opens(path)
+    assert ensure_store(tmp_path) == path
+    leftovers = [p.name for p in tmp_path.iterdir() if p != path]
+    assert leftovers and all(kg.build.RETIRED in name for name in leftovers)  # removed once we exit
+
+
+def test_a_complete_store_that_cannot_open_is_rebuilt_by_the_next_command(tmp_path, tiny_graph):
+    path = build_store(store_path(tmp_path))
+    for name in ("CURRENT", *(p.name for p in path.glob("MANIFEST-*"))):
+        (path / name).unlink()
+    assert is_complete(path) and not _store_opens(path)
+    result = CliRunner().invoke(main, ["query", "data_reach", "--store", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "rebuilding" in result.stderr and _store_opens(path)
