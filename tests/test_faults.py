@@ -194,9 +194,29 @@ def test_timeout_defaults_to_60_seconds():
 def test_load_times_out_and_gives_up_after_bounded_retries(scripted_server):
     server = scripted_server(sleeping(3))
     start = time.monotonic()
-    with pytest.raises(EndpointError, match="no answer before the timeout"):
+    with pytest.raises(EndpointError, match=r"no answer within 0\.3 s \(--timeout\)"):
         load(server.url, {G: []}, password="", timeout=0.3, retries=2, backoff=0.05)
-    assert len(server.requests) == 3 and time.monotonic() - start < 2.5
+    assert len(server.requests) == 1 and time.monotonic() - start < 1.5
+
+
+def test_the_timeout_bounds_retries_too(scripted_server):
+    """Issue 14 item 11: a server that accepts and never answers made load wait ~4x --timeout."""
+    server = scripted_server(sleeping(30))
+    start = time.monotonic()
+    result = CliRunner().invoke(main, ["load", "--endpoint", server.url, "--timeout", "2"])
+    elapsed = time.monotonic() - start
+    assert result.exit_code == 2, result.output
+    assert "no answer within 2 s (--timeout)" in result.stderr
+    assert elapsed < 4, elapsed
+
+
+def test_retries_stop_at_the_deadline_and_say_how_long(scripted_server):
+    answer, state = flaky(failures=100)
+    server = scripted_server(answer)
+    start = time.monotonic()
+    with pytest.raises(EndpointError, match=r"HTTP 503: busy \(\d attempts in \d\.\d s\)"):
+        load(server.url, {G: three_triples()}, password="", retries=10, backoff=0.4, timeout=2)
+    assert time.monotonic() - start < 2.5 and 2 <= state["n"] <= 4
 
 
 # --- transient server errors --------------------------------------------------------------------
@@ -229,7 +249,8 @@ def three_triples():
 def test_load_retries_transient_503s_with_back_off(scripted_server):
     answer, state = flaky(failures=2)
     server = scripted_server(answer)
-    assert load(server.url, {G: three_triples()}, password="", retries=3, backoff=0.1) == {G: 3}
+    assert load(server.url, {G: three_triples()}, password="", retries=3, backoff=0.1,
+                strategy="staged") == {G: 3}
     first, second, third = state["times"][:3]
     assert second - first >= 0.1 and third - second >= 0.2  # back-off doubles
     posts = [r for r in server.requests if r[1].startswith("/store")]

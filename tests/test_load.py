@@ -131,9 +131,10 @@ def test_chunks_keep_triples_sharing_blank_nodes_together():
 
 
 @pytest.mark.server
-def test_load_fills_the_named_graphs(oxigraph_server):
+@pytest.mark.parametrize("strategy", ["diff", "staged"])
+def test_load_fills_the_named_graphs(oxigraph_server, strategy):
     data = {G1: triples("a", 120, blank_groups=7), G2: triples("b", 30), G3: []}
-    counts = load(oxigraph_server, data, chunk_triples=25)
+    counts = load(oxigraph_server, data, chunk_triples=25, strategy=strategy)
     assert counts == {G1: 141, G2: 30, G3: 0}
     assert count(oxigraph_server, G1) == 141 and count(oxigraph_server, G2) == 30
     assert isomorphic(fetch(oxigraph_server, G1), to_rdflib(data[G1]))  # blank nodes intact
@@ -142,12 +143,15 @@ def test_load_fills_the_named_graphs(oxigraph_server):
 
 
 @pytest.mark.server
-def test_reload_replaces_instead_of_appending(oxigraph_server, tmp_path):
-    load(oxigraph_server, {G1: triples("old", 50)})
-    new = triples("new", 20, blank_groups=2)
+@pytest.mark.parametrize("strategy", ["diff", "staged"])
+def test_reload_replaces_instead_of_appending(oxigraph_server, tmp_path, strategy):
+    load(oxigraph_server, {G1: triples("old", 50, blank_groups=1)}, strategy=strategy)
+    new = triples("new", 20, blank_groups=2) + triples("old", 10)
     path = tmp_path / "new.nt"
     path.write_text("".join(f"{t.subject} {t.predicate} {t.object} .\n" for t in new))
-    assert load(oxigraph_server, {G1: path}) == {G1: 26}
+    assert load(oxigraph_server, {G1: path}, strategy=strategy) == {G1: 36}
+    assert isomorphic(fetch(oxigraph_server, G1), to_rdflib(new))
+    assert load(oxigraph_server, {G1: path}, strategy=strategy) == {G1: 36}  # the same again
     assert isomorphic(fetch(oxigraph_server, G1), to_rdflib(new))
 
 
@@ -188,7 +192,8 @@ def test_a_server_killed_mid_load_keeps_the_previous_graphs(own_oxigraph):
 
     after = {G1: triples("v2", 300), G2: triples("w2", 60)}
     with pytest.raises(EndpointError, match="cannot reach"):
-        load(url, after, chunk_triples=50, progress=kill_after_two_chunks, retries=2, backoff=0.05)
+        load(url, after, chunk_triples=50, progress=kill_after_two_chunks, retries=2, backoff=0.05,
+             strategy="staged")
     own_oxigraph.start()
     for graph, items in before.items():
         assert isomorphic(fetch(url, graph), to_rdflib(items))
