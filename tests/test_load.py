@@ -280,3 +280,56 @@ def test_virtuoso_refuses_a_wrong_password_without_showing_it(virtuoso_server, m
     result = CliRunner().invoke(main, ["load", "--endpoint", virtuoso_server, "--user", "dba"])
     assert result.exit_code == 2 and "credentials refused" in result.output
     assert secret not in result.output
+
+
+# --- a lost answer to the swap (issue 14 item 3) --------------------------------------------
+
+
+def _is_swap(path: str, headers: dict, body: bytes) -> bool:
+    text = urllib.parse.unquote_plus(body.decode("utf-8", "replace"))
+    return path.startswith("/update") and ("INSERT" in text or "DELETE DATA" in text)
+
+
+def proxy_to(real_url: str, forward_swap: bool):
+    """A gateway to the real server that answers 504 to the swap, after forwarding it or not."""
+    import httpx
+
+    base = real_url.rsplit("/", 1)[0]
+
+    def answer(handler, body):
+        headers = {k: v for k, v in handler.headers.items()
+                   if k.lower() in {"content-type", "accept"}}
+        if _is_swap(handler.path, headers, body):
+            if forward_swap:
+                httpx.post(base + handler.path, content=body, headers=headers, timeout=60)
+            return 504, {}, b"gateway timeout\n"
+        reply = httpx.post(base + handler.path, content=body, headers=headers, timeout=60)
+        kept = {k: v for k, v in reply.headers.items() if k.lower() == "content-type"}
+        return reply.status_code, kept, reply.content
+
+    return answer
+
+
+@pytest.mark.server
+@pytest.mark.parametrize("strategy", ["diff", "staged"])
+def test_a_swap_whose_answer_is_lost_but_committed_is_a_success(own_oxigraph, scripted_server,
+                                                               strategy):
+    real = own_oxigraph.query_url
+    load(real, {G1: triples("v1", 40)})
+    gateway = scripted_server(proxy_to(real, forward_swap=True))
+    assert load(gateway.url, {G1: triples("v2", 30)}, strategy=strategy) == {G1: 30}
+    assert isomorphic(fetch(real, G1), to_rdflib(triples("v2", 30)))
+    assert loading_graphs(real) == []
+
+
+@pytest.mark.server
+@pytest.mark.parametrize("strategy", ["diff", "staged"])
+def test_a_swap_that_never_arrived_says_the_graphs_are_unchanged(own_oxigraph, scripted_server,
+                                                                 strategy):
+    real = own_oxigraph.query_url
+    load(real, {G1: triples("v1", 40)})
+    gateway = scripted_server(proxy_to(real, forward_swap=False))
+    with pytest.raises(EndpointError, match="did not happen, the graphs are as they were"):
+        load(gateway.url, {G1: triples("v2", 30)}, strategy=strategy)
+    assert isomorphic(fetch(real, G1), to_rdflib(triples("v1", 40)))
+    assert loading_graphs(real) == []
