@@ -320,7 +320,7 @@ class Bench:
 
             def converted():
                 nonlocal quads
-                for quad in store._store:
+                for quad in ox.Store.read_only(str(self.path)):
                     quads += 1
                     yield term(quad.subject), term(quad.predicate), term(quad.object), graph(quad.graph_name)
 

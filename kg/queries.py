@@ -91,13 +91,11 @@ def stored_query(name: str) -> StoredQuery:
 
 
 def query_from_file(path: Path) -> StoredQuery:
-    """A user's query file, refused if missing, unreadable or a SPARQL update."""
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such query file") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise InputError(f"{path}: cannot read: {error}") from None
+    """A user's query file, refused if missing, unreadable, not a regular file, larger than
+    MAX_QUERY_BYTES or a SPARQL update."""
+    from kg.inputs import MAX_QUERY_BYTES, read_text_file
+
+    text = read_text_file(path, "query file", MAX_QUERY_BYTES)
     if is_update(text):
         raise InputError(f"{path}: is a SPARQL update; tariffkg query runs read-only queries")
     return parse_query(path.stem, text)
