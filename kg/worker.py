@@ -112,6 +112,10 @@ def _death(code: int | None, doing: str) -> str:
 def _serve(path: str, pipe, memory_mb: int) -> None:
     """The worker's loop: open the store, then answer requests until the pipe closes."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and kills us
+    try:  # a Rust allocation failure prints a backtrace: the parent says it in one line instead
+        os.dup2(os.open(os.devnull, os.O_WRONLY), 2)
+    except OSError:
+        pass
     limit = memory_mb * 1024 * 1024
     try:
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 import urllib.parse
+import urllib.request
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -347,3 +348,104 @@ def test_a_complete_store_that_cannot_open_is_rebuilt_by_the_next_command(tmp_pa
     result = CliRunner().invoke(main, ["query", "data_reach", "--store", str(tmp_path)])
     assert result.exit_code == 0, result.output
     assert "rebuilding" in result.stderr and _store_opens(path)
+
+
+# --- the embedded store obeys --timeout and survives a query that outgrows memory (item 8) ------
+
+CROSS_JOIN = "SELECT * WHERE { ?a ?b ?c . ?d ?e ?f }"
+
+
+@pytest.fixture(scope="module")
+def home(shipped_store_root):
+    return shipped_store_root
+
+
+def test_a_cross_join_on_the_embedded_store_stops_at_the_timeout(home, tmp_path):
+    path = tmp_path / "cross.rq"
+    path.write_text(CROSS_JOIN)
+    start = time.monotonic()
+    result = CliRunner().invoke(main, ["query", "--file", str(path), "--timeout", "2"],
+                                env={"TARIFFKG_HOME": str(home)})
+    assert result.exit_code == 2, result.output
+    assert "did not finish within 2 s (--timeout)" in result.stderr
+    assert time.monotonic() - start < 20
+
+
+def test_order_by_over_a_cross_join_is_one_line_not_an_abort(home, tmp_path):
+    path = tmp_path / "cross.rq"
+    path.write_text(CROSS_JOIN + " ORDER BY ?c ?f")
+    env = {**os.environ, "TARIFFKG_HOME": str(home), "TARIFFKG_QUERY_MEMORY_MB": "700"}
+    process = subprocess.run([sys.executable, "-c", "from kg.cli import main; main()", "query",
+                              "--file", str(path), "--timeout", "120"], check=False,
+                             capture_output=True, text=True, timeout=300, env=env)
+    assert process.returncode == 2, (process.returncode, process.stderr[-2000:])
+    assert "out of memory" in process.stderr and "TARIFFKG_QUERY_MEMORY_MB" in process.stderr
+    assert "backtrace" not in process.stderr and process.stderr.count("\n") == 1
+
+
+def test_the_worker_comes_back_after_a_timeout(shipped_store):
+    from kg.errors import StoreError
+    from kg.store import LocalStore
+
+    store = LocalStore.open(shipped_store.path, timeout=1)
+    try:
+        with pytest.raises(StoreError, match="within 1 s"):
+            store.select(CROSS_JOIN)
+        assert store.select("SELECT (COUNT(*) AS ?n) WHERE { ?s a ?t } LIMIT 1")
+    finally:
+        store.close()
+
+
+# --- a load stopped part-way leaves no temporary graphs (item 9) ------------------------------
+
+
+def _loading_graphs(query_url: str) -> list[str]:
+    from kg.load import LOADING_PREFIX
+
+    query = ("SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } "
+             f'FILTER(STRSTARTS(STR(?g), "{LOADING_PREFIX}")) }}')
+    url = query_url + "?" + urllib.parse.urlencode({"query": query})
+    request = urllib.request.Request(url, headers={"Accept": "application/sparql-results+json"})
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        return [row["g"]["value"] for row in json.load(answer)["results"]["bindings"]]
+
+
+def _staged_load(home: Path, url: str) -> subprocess.Popen:
+    base = url.rsplit("/", 1)[0]
+    return tariffkg_process(home, "load", "--endpoint", url, "--store-endpoint", base + "/store",
+                            "--update-endpoint", base + "/update", start_new_session=True)
+
+
+def _wait_for_loading_graphs(url: str, process: subprocess.Popen) -> None:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and process.poll() is None:
+        if _loading_graphs(url):
+            return
+        time.sleep(0.1)
+    pytest.fail(f"no temporary graph appeared: {process.communicate()}")
+
+
+@pytest.mark.server
+def test_a_load_stopped_with_sigterm_drops_its_temporary_graphs(home, own_oxigraph):
+    url = own_oxigraph.query_url
+    process = _staged_load(home, url)
+    _wait_for_loading_graphs(url, process)
+    os.kill(process.pid, signal.SIGTERM)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 130, err
+    assert _loading_graphs(url) == []
+
+
+@pytest.mark.server
+def test_a_load_killed_part_way_is_cleaned_by_the_next(home, own_oxigraph):
+    url = own_oxigraph.query_url
+    process = _staged_load(home, url)
+    _wait_for_loading_graphs(url, process)
+    os.kill(process.pid, signal.SIGKILL)
+    process.communicate(timeout=60)
+    assert _loading_graphs(url), "SIGKILL leaves the temporary graph behind"
+    again = tariffkg_process(home, "load", "--endpoint", url)
+    out, err = again.communicate(timeout=600)
+    assert again.returncode == 0, err
+    assert _loading_graphs(url) == []
+    assert "graph/hts\t" in out
