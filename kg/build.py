@@ -33,6 +33,8 @@ COMPLETE_MARKER = "BUILD-COMPLETE"
 BUILDING = ".building-"
 RETIRED = ".retired-"
 
+TOKEN_LIMIT_MB = 16  # pyoxigraph's parser refuses longer literals and IRIs
+
 Progress = Callable[[str, int], None]
 
 
@@ -81,6 +83,9 @@ def turtle_triples(path: Path) -> Iterator[ox.Triple]:
     except SyntaxError as error:
         line = f":{error.lineno}" if error.lineno else ""
         raise DataError(f"{path}{line}: Turtle syntax error: {error.msg}") from None
+    except MemoryError as error:  # pyoxigraph's cap on one token (a literal or an IRI)
+        raise DataError(f"{path}: a literal or IRI is too long to read ({error}: at most "
+                        f"{TOKEN_LIMIT_MB} MiB per token)") from None
     except OSError as error:
         raise DataError(f"{path}: cannot read: {error.strerror or error}") from None
 

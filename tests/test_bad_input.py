@@ -401,3 +401,29 @@ def test_batch_piped_into_head_prints_no_broken_pipe(home, tmp_path):
     assert process.stdout.startswith("hts,origin,date")
     assert "Broken pipe" not in process.stderr and "BrokenPipeError" not in process.stderr
     assert "Exception ignored" not in process.stderr
+
+
+def test_a_50_mb_literal_in_a_validated_file_names_the_limit(home, tmp_path, fast_validate):
+    path = tmp_path / "big-literal.ttl"
+    with open(path, "w", encoding="utf-8") as out:
+        out.write('<http://example.org/a> <http://www.w3.org/2000/01/rdf-schema#comment> "')
+        out.write("x" * 50_000_000)
+        out.write('" .\n')
+    result = run(home, "validate", str(path))
+    assert_one_error_line(result, str(path), "16 MiB")
+    assert "unexpected" not in result.stderr
+
+
+def test_a_3000_deep_subclass_chain_is_an_error_not_a_recursion_error(home, tmp_path,
+                                                                     fast_validate):
+    path = tmp_path / "deep.ttl"
+    lines = ["@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .",
+             "@prefix tkg: <https://w3id.org/tariff-kg/ontology#> .",
+             "<http://example.org/c0> rdfs:subClassOf tkg:Measure ."]
+    lines += [f"<http://example.org/c{i + 1}> rdfs:subClassOf <http://example.org/c{i}> ."
+              for i in range(3000)]
+    lines.append("<http://example.org/x> a <http://example.org/c3000> .")
+    path.write_text("\n".join(lines) + "\n")
+    result = run(home, "validate", str(path))
+    assert_one_error_line(result, "rdfs:subClassOf", "200")
+    assert "Recursion" not in result.stderr and "unexpected" not in result.stderr
