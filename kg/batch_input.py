@@ -76,7 +76,7 @@ class BatchFile:
 
     def _open(self):
         try:
-            return open(self.path, encoding="utf-8-sig", newline="")
+            return open(self.path, "rb")
         except OSError as error:
             raise InputError(f"{self.path}: cannot read: {error.strerror or error}") from None
 
@@ -111,18 +111,22 @@ class BatchFile:
 
 
 def _lines(handle, path: Path) -> Iterator[str]:
-    """The file's lines; a decoding error becomes an InputError naming the file and line."""
+    """The file's lines as text (a UTF-8 BOM dropped, CR, LF and CRLF endings); a byte that is not
+    UTF-8 becomes an InputError naming the file and line."""
     number = 0
     while True:
-        try:
-            line = handle.readline(MAX_CELL * 50)
-        except UnicodeDecodeError as error:
-            raise InputError(f"{path}:{number + 1}: cannot read: not UTF-8 text "
-                             f"({error.reason})") from None
-        if not line:
+        raw = handle.readline(MAX_CELL * 50)
+        if not raw:
             return
         number += 1
-        yield line
+        if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
+            raw = raw[3:]
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise InputError(f"{path}:{number}: cannot read: not UTF-8 text "
+                             f"({error.reason})") from None
+        yield from text.splitlines(keepends=True)
 
 
 def check_header(cells: list[str], path: Path | str) -> list[str]:
