@@ -31,7 +31,7 @@ MAX_ANSWER_BYTES = 256 * 1024 * 1024
 MAX_TIMEOUT = 7 * 24 * 3600.0
 
 _SECRETS: set[str] = set()
-_HOST_PORT = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~%-]+)(:\d*)?([/?#]|$)")
+_HOST_PORT = re.compile(r"^(\[[^\]/?#@]*\]|[^\[\]/?#@:]*)(:[^/?#@]*)?([/?#]|$)")
 
 
 # --- secrets ------------------------------------------------------------------------------------
@@ -94,8 +94,8 @@ def split_credentials(url: str) -> tuple[str, Credentials]:
     """
     text = (url or "").strip()
     scheme, sep, rest = text.partition("://")
-    if not sep:
-        return text, Credentials()
+    if not sep:  # not a URL, but a password typed into it must not show either
+        scheme, rest = "", text
     for at in reversed([i for i, char in enumerate(rest) if char == "@"]):
         userinfo, host = rest[:at], rest[at + 1:]
         user, colon, password = userinfo.partition(":")
@@ -105,7 +105,7 @@ def split_credentials(url: str) -> tuple[str, Credentials]:
         password = urllib.parse.unquote(password) if colon else None
         remember_secret(password, user)
         remember_secret(password)
-        return f"{scheme}://{host}", Credentials(user, password)
+        return (f"{scheme}://{host}" if sep else host), Credentials(user, password)
     return text, Credentials()
 
 
