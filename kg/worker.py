@@ -14,6 +14,7 @@ import multiprocessing
 import os
 import resource
 import signal
+import weakref
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -49,6 +50,7 @@ class QueryWorker:
                                                              memory_limit_mb()), daemon=True)
         self._process.start()
         child.close()
+        weakref.finalize(self, _kill, self._process, parent)
         self._pipe = parent
         status, detail = self._receive(60.0, "opening the store")
         if status != "ready":
@@ -102,6 +104,17 @@ class QueryWorker:
             raise StoreError(_death(code, doing)) from None
 
 
+def _kill(process, pipe) -> None:
+    """Stop a worker whose QueryWorker is gone (a command's backend going out of scope)."""
+    try:
+        pipe.close()
+    except OSError:
+        pass
+    if process.is_alive():
+        process.kill()
+        process.join(timeout=10)
+
+
 def _death(code: int | None, doing: str) -> str:
     if code in (-signal.SIGABRT, -signal.SIGKILL, -signal.SIGSEGV, 134, 137):
         return (f"the query process ran out of memory while {doing} (it may use "
@@ -112,6 +125,9 @@ def _death(code: int | None, doing: str) -> str:
 def _serve(path: str, pipe, memory_mb: int) -> None:
     """The worker's loop: open the store, then answer requests until the pipe closes."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and kills us
+    keep = pipe.fileno()
+    os.closerange(3, keep)  # inherited descriptors (other workers' pipes, sockets) would keep
+    os.closerange(keep + 1, 1 << 16)  # those pipes open: each worker then outlives its parent
     try:  # a Rust allocation failure prints a backtrace: the parent says it in one line instead
         os.dup2(os.open(os.devnull, os.O_WRONLY), 2)
     except OSError:
