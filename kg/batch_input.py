@@ -9,15 +9,17 @@
 * A bad cell is named by its line and column (`batch.csv:7: column date: ...`), a cell longer
   than MAX_CELL characters is refused without being echoed whole.
 
-How kg/duty.py uses it (answer_batch):
+How kg/batch.py's answer_batch can use it (its question() still validates each row):
 
-    batch = BatchFile(path)                        # raises InputError before any output
+    source = BatchFile(path)                       # raises InputError before any output
     header = batch_header(fmt)                     # the CSV header, or None
-    if header: echo(header)
-    for line, result in answer_stream(batch, lambda q: duty_answer(backend, *q.args()),
+    if header:
+        echo(header)
+    for line, result in answer_stream(source, lambda asked: duty_answer(backend, *asked),
                                       default_known_on):
         if isinstance(result, InputError):
-            failures += 1; echo(f"tariffkg: error: {path}:{line}: {result}", err=True)
+            failures += 1
+            echo(f"tariffkg: error: {path}:{line}: {result}", err=True)
         else:
             echo(render_batch_answer(result, fmt))
 """
@@ -29,41 +31,16 @@ import io
 import json
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
+from typing import Any
 
 from kg.errors import InputError
-from kg.inputs import (
-    MAX_BATCH_BYTES,
-    check_regular_file,
-    country_code,
-    hts_digits,
-    parse_date,
-    parse_known_on,
-    shown,
-)
+from kg.inputs import MAX_BATCH_BYTES, check_regular_file, parse_known_on, shown
 
-REQUIRED = ("hts", "origin", "date")
-OPTIONAL = ("as_known_on",)
 FORMATS = ("jsonl", "csv", "text")
 MAX_CELL = 200
 CACHE_SIZE = 10_000
 csv.field_size_limit(MAX_CELL * 50)
-
-
-@dataclass(frozen=True)
-class Question:
-    """One validated batch question."""
-
-    hts: str  # digits
-    origin: str  # ISO alpha-2
-    date: date
-    as_known_on: date
-
-    def args(self) -> tuple[str, str, date, date]:
-        """The arguments of kg.duty.duty_answer after the backend."""
-        return (self.hts, self.origin, self.date, self.as_known_on)
 
 
 class BatchFile:
@@ -131,6 +108,9 @@ def _lines(handle, path: Path) -> Iterator[str]:
 
 def check_header(cells: list[str], path: Path | str) -> list[str]:
     """The column names of a batch header: required ones present, none twice, none unknown."""
+    from kg.batch import OPTIONAL, REQUIRED
+
+    expected = f"(expected {','.join(REQUIRED)}[,{','.join(OPTIONAL)}])"
     names = [cell.strip().lower() for cell in cells]
     seen, twice = set(), []
     for name in names:
@@ -141,59 +121,55 @@ def check_header(cells: list[str], path: Path | str) -> list[str]:
         raise InputError(f"{path}:1: column {', '.join(twice)} appears twice in the header")
     missing = [name for name in REQUIRED if name not in names]
     if missing:
-        raise InputError(f"{path}:1: the header lacks column {', '.join(missing)}"
-                         " (expected hts,origin,date[,as_known_on])")
+        raise InputError(f"{path}:1: the header lacks column {', '.join(missing)} {expected}")
     unknown = [name for name in names if name not in REQUIRED + OPTIONAL]
     if unknown:
-        raise InputError(f"{path}:1: unknown column {', '.join(shown(n) for n in unknown)}"
-                         " (expected hts,origin,date[,as_known_on])")
+        raise InputError(f"{path}:1: unknown column {', '.join(shown(n) for n in unknown)} "
+                         f"{expected}")
     return names
 
 
-def question(row: dict[str, str], default_known_on: str | None = None) -> Question:
-    """The validated question of one row; an InputError names the bad column."""
-    empty = [name for name in REQUIRED if not row.get(name)]
-    if empty:
-        raise InputError(f"no value in column {', '.join(empty)}")
+def question(row: dict[str, str], default_known_on: str | None = None) -> tuple:
+    """The validated question of one row (kg.batch.question, after the cells' length is checked):
+    an InputError names the bad column."""
+    from kg.batch import question as batch_question
+
     for name, value in row.items():
         if len(value) > MAX_CELL:
             raise InputError(f"column {name}: {shown(value)} is longer than {MAX_CELL} characters")
-    known_text = row.get("as_known_on") or None
-    return Question(
-        hts_digits(row["hts"], "column hts:"),
-        _column("origin", lambda: country_code(row["origin"])),
-        parse_date(row["date"], "column date:"),
-        parse_known_on(known_text, what="column as_known_on:") if known_text
-        else parse_known_on(default_known_on),
-    )
+    known = row.get("as_known_on")
+    if known:
+        parse_known_on(known, what="column as_known_on:")  # not before the data begins
+    return batch_question(row, default_known_on)
 
 
-def _column(name: str, convert: Callable):
-    try:
-        return convert()
-    except InputError as error:
-        raise InputError(f"column {name}: {error}") from None
+def question_key(asked: tuple) -> tuple:
+    """A hashable key of a question (its entry facts as sorted JSON)."""
+    facts: Any = asked[4] if len(asked) > 4 else None
+    extra = json.dumps(facts.to_dict(), sort_keys=True) if hasattr(facts, "to_dict") else facts
+    return (*asked[:4], extra)
 
 
-def answer_stream(batch: BatchFile, ask: Callable[[Question], object],
+def answer_stream(batch: BatchFile, ask: Callable[[tuple], object],
                   default_known_on: str | None = None,
                   cache_size: int = CACHE_SIZE) -> Iterator[tuple[int, object]]:
     """(line, answer) for each row in order, or (line, InputError); each distinct question is
     asked once while it stays among the last cache_size questions."""
-    cache: OrderedDict[Question, object] = OrderedDict()
+    cache: OrderedDict[tuple, object] = OrderedDict()
     for line, row in batch.rows():
         if isinstance(row, InputError):
             yield line, row
             continue
         try:
             asked = question(row, default_known_on)
-            if asked in cache:
-                cache.move_to_end(asked)
+            key = question_key(asked)
+            if key in cache:
+                cache.move_to_end(key)
             else:
-                cache[asked] = ask(asked)
+                cache[key] = ask(asked)
                 if len(cache) > cache_size:
                     cache.popitem(last=False)
-            yield line, cache[asked]
+            yield line, cache[key]
         except InputError as error:
             yield line, error
 
@@ -212,14 +188,15 @@ def batch_header(fmt: str) -> str | None:
     """The first output line of a batch in fmt (the CSV header), or None."""
     if fmt != "csv":
         return None
-    from kg.duty import BATCH_COLUMNS
+    from kg.batch import COLUMNS
 
-    return _csv_line(BATCH_COLUMNS)
+    return _csv_line(COLUMNS)
 
 
 def render_batch_answer(answer, fmt: str) -> str:
     """One answer of a batch: a JSON line, a CSV row, or the text report and a blank line."""
-    from kg.duty import batch_row, render
+    from kg.batch import batch_row
+    from kg.report import render
 
     if fmt == "csv":
         return _csv_line(batch_row(answer))

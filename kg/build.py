@@ -21,6 +21,7 @@ from pathlib import Path
 import platformdirs
 import pyoxigraph as ox
 
+from kg.derive import derive, rule_files
 from kg.errors import DataError, StoreError
 from kg.hts_rdf import hts_triples
 from kg.jurisdictions import country_triples
@@ -63,7 +64,7 @@ def source_files() -> list[Path]:
     hts = sorted(p for p in (root / "hts").glob("*") if p.suffix in {".csv", ".gz"})
     lists = sorted((root / "lists").glob("*.csv"))
     tables = sorted((root / "tables").glob("*.csv"))
-    return [ontology_file(), *timeline_files(), *hts, *lists, *tables]
+    return [ontology_file(), *timeline_files(), *hts, *lists, *tables, *rule_files()]
 
 
 def fingerprint(files: Iterable[Path] | None = None) -> str:
@@ -175,6 +176,7 @@ def build_store(path: Path, progress: Progress | None = None, force: bool = Fals
     try:
         store = ox.Store(str(tmp))
         store.bulk_extend(graph_quads(progress=progress))
+        derive(store, progress)
         store.flush()
         del store
         (tmp / COMPLETE_MARKER).write_text(fingerprint() + "\n")

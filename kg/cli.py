@@ -228,35 +228,55 @@ store_option = click.option("--store", "store_root", type=click.Path(file_okay=F
 @click.option("--origin", help="Country of origin: ISO code (JP) or English name (Japan).")
 @click.option("--date", "on", help="Date of entry for consumption, YYYY-MM-DD.")
 @click.option("--as-known-on", help="Answer with the law as known on this day (default: today).")
+@click.option("--claim", help="Preference program claimed, by its special program indicator "
+                              "(KR, S, JP, AU, ...; default: none, the general rate).")
+@click.option("--quota", help="in or over a tariff-rate quota (default: over).")
+@click.option("--content", help="Share of the customs value by metal, in percent, for duties on "
+                                "metal content: steel=40,aluminum=10,copper=25 (default: not given).")
+@click.option("--loaded", help="Day the goods were loaded for shipment, YYYY-MM-DD, for in-transit "
+                               "exceptions (default: not in transit).")
 @click.option("--batch", type=click.Path(path_type=Path),
-              help="CSV with columns hts,origin,date[,as_known_on]: one answer per row.")
+              help="CSV with columns hts,origin,date[,as_known_on,claim,quota,content,loaded]: "
+                   "one answer per row.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "csv"]), default=None,
               help="Output format (default: text, or JSON lines with --batch).")
 @endpoint_option
 @store_option
-def duty(hts, origin, on, as_known_on, batch, fmt, endpoint, timeout, store_root) -> None:
+def duty(hts, origin, on, as_known_on, claim, quota, content, loaded, batch, fmt, endpoint, timeout,
+         store_root) -> None:
     """What duty applied to a product from an origin on a date, with every part cited."""
-    from kg import duty as duty_module
+    from kg.batch import answer_batch
+    from kg.duty import EntryFacts, duty_answer, parse_content
     from kg.errors import InputError
-    from kg.inputs import parse_date, parse_known_on
+    from kg.inputs import parse_date, parse_known_on, preference_term, quota_term
+    from kg.report import render
 
     if batch:
-        if hts or origin or on:
-            raise InputError("--batch takes the questions from the file: leave out --hts, --origin, --date")
+        given = [name for name, value in (("--hts", hts), ("--origin", origin), ("--date", on),
+                                          ("--claim", claim), ("--quota", quota), ("--content", content),
+                                          ("--loaded", loaded)) if value]
+        if given:
+            raise InputError(f"--batch takes the questions from the file: leave out {', '.join(given)}")
         from kg.inputs import MAX_BATCH_BYTES, check_regular_file
 
         check_regular_file(batch, "batch file", MAX_BATCH_BYTES)  # not /dev/zero, not a FIFO
         backend = open_backend(endpoint, store_root, timeout)
-        failures = duty_module.answer_batch(backend, batch, fmt or "jsonl", click.echo, as_known_on)
+        failures = answer_batch(backend, batch, fmt or "jsonl", click.echo, as_known_on)
         sys.exit(EXIT_ERROR if failures else 0)
     missing = [name for name, value in (("--hts", hts), ("--origin", origin), ("--date", on)) if not value]
     if missing:
         raise InputError(f"missing {', '.join(missing)} (or give --batch FILE)")
     entry_date = parse_date(on, "--date")
     known_on = parse_known_on(as_known_on)
+    if claim:
+        preference_term(claim)
+    quota_term(quota)
+    facts = EntryFacts(claim=claim.upper() if claim else None, quota=(quota or "over").lower(),
+                       content=parse_content(content),
+                       loaded=parse_date(loaded, "--loaded") if loaded else None)
     backend = open_backend(endpoint, store_root, timeout)
-    answer = duty_module.duty_answer(backend, hts, origin, entry_date, known_on)
-    click.echo(duty_module.render(answer, fmt or "text"))
+    answer = duty_answer(backend, hts, origin, entry_date, known_on, facts)
+    click.echo(render(answer, fmt or "text"))
 
 
 @main.command()

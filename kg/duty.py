@@ -1,14 +1,14 @@
-"""The duty answer: what applied to a product from an origin on a date, as known on a day.
+"""The duty answer: what applied to goods of an origin entered on a day, as the law was known on a day.
 
-The stored query duty_on_date.rq decides which measures apply and why others do not; this module
-only groups its rows per measure, computes the total from the applied components and renders it.
+The stored query duty_on_date decides which measures are in force, which apply and why the others
+do not; coverage_gaps says what the graph knows it lacks. This module only groups their rows per
+measure, works out what each applied part adds to the ad valorem total (a rate inclusive of MFN, a
+rate on a metal content) and says when that total cannot be given.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import json
+import re
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -17,51 +17,103 @@ from rdflib import URIRef
 from rdflib.term import Identifier
 
 from kg.errors import InputError
-from kg.inputs import country_code, date_term, dotted_hts, hts_digits
+from kg.inputs import (
+    NOT_IN_TRANSIT,
+    country_code,
+    date_term,
+    dotted_hts,
+    hts_digits,
+    preference_term,
+    quota_term,
+)
 from kg.namespaces import ID, TKG, country_iri, hts_iri
 from kg.queries import stored_query
 
-MFN_AUTHORITY = URIRef(ID + "authority/mfn")
-INCLUSIVE = TKG.InclusiveOfMFN
+EARLIEST_ENTRY = date(2025, 1, 1)
+METALS = ("steel", "aluminum", "copper")
+BASIS_METAL = {TKG.SteelContent: "steel", TKG.AluminumContent: "aluminum", TKG.CopperContent: "copper"}
 REASONS = {
-    "excluded product": "outside scope: the product is excluded",
-    "excluded origin": "outside scope: the origin is excluded",
-    "invalidated": "invalidated by",
-    "superseded": "superseded (retroactively) by",
-    "suspended": "suspended by",
-    "stacking": "excluded by stacking rule",
+    TKG.Suspended: "suspended", TKG.Superseded: "superseded", TKG.Invalidated: "invalidated",
+    TKG.ExcludedProduct: "excluded product", TKG.ExcludedOrigin: "excluded origin",
+    TKG.ExemptUnderClaim: "exempt under the claim", TKG.OtherQuotaStatus: "other quota status",
+    TKG.InTransit: "in transit", TKG.StackedOut: "stacking rule", TKG.ContentSpared: "content spared",
 }
+RATE_TYPES = {
+    TKG.AdditionalAdValorem: "additional", TKG.InclusiveOfMFN: "inclusive of MFN",
+    TKG.AdValorem: "ad valorem", TKG.Specific: "specific", TKG.Compound: "compound",
+    TKG.Free: "free", TKG.TextRate: "in words",
+}
+
+
+@dataclass(frozen=True)
+class EntryFacts:
+    """The facts of an entry that change the duty, with their defaults."""
+
+    claim: str | None = None          # special program indicator claimed (None: general rate)
+    quota: str = "over"               # "in" or "over" a tariff-rate quota
+    content: dict[str, float] = field(default_factory=dict)  # percent of value by metal
+    loaded: date | None = None        # day loaded for shipment (None: not in transit)
+
+    def to_dict(self) -> dict:
+        """The facts as the JSON contract writes them."""
+        return {"claim": self.claim, "quota": self.quota, "content": dict(self.content),
+                "loaded": self.loaded.isoformat() if self.loaded else None}
 
 
 @dataclass
 class Source:
-    """A citation of a component: the instrument's identifier and its URL."""
+    """A citation of a part of the answer: the instrument's identifier and its URL."""
 
     citation: str
     url: str | None
 
 
 @dataclass
+class Reason:
+    """One reason a measure in force does not apply (or applies only in part)."""
+
+    reason: str
+    by: str | None
+    by_label: str | None
+
+
+@dataclass
 class Component:
-    """One measure that applies, with the ad valorem percent it adds to the total."""
+    """One part of the duty that applies, with what it adds to the ad valorem total."""
 
     measure: str
     label: str
     authority: str
+    program: str | None
     chapter99: str | None
+    rate_type: str
+    rate_percent: float | None
+    basis: str
     ad_valorem_percent: float | None
     other_rate: str | None
     rate_text: str | None
     sources: list[Source] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass
 class NotApplied:
-    """A measure that covers the question but does not apply, and why."""
+    """A measure in force for the goods that does not apply, with every reason."""
 
     measure: str
     label: str
-    reason: str
+    authority: str
+    reasons: list[Reason]
+
+
+@dataclass
+class Coverage:
+    """Whether the answer holds every part of the law, and if not what is missing."""
+
+    complete: bool
+    missing: list[str]
+    gaps: list[dict]
+    reach: dict[str, str]
 
 
 @dataclass
@@ -72,7 +124,10 @@ class DutyAnswer:
     origin: str
     date: str
     as_known_on: str
-    total_ad_valorem_percent: float
+    entry_facts: dict
+    total_ad_valorem_percent: float | None
+    known_part_percent: float
+    coverage: Coverage
     components: list[Component]
     not_applied: list[NotApplied]
     notes: list[str]
@@ -82,105 +137,256 @@ class DutyAnswer:
         return asdict(self)
 
 
-def duty_answer(backend, hts: str, origin: str, on: date, as_known_on: date) -> DutyAnswer:
-    """Answer: what duty applied to hts from origin entered on `on`, as the law was known on as_known_on."""
-    digits = hts_digits(hts, "--hts")
-    if len(digits) not in (8, 10):
-        raise InputError(f"--hts {hts!r}: give a tariff line (8 digits) or statistical line (10 digits)")
-    iso = country_code(origin)
-    product = _product(backend, digits)
-    rows = backend.select(stored_query("duty_on_date").text, {
+def parse_content(text: str | None, what: str = "--content") -> dict[str, float]:
+    """Metal shares of the customs value: 'steel=40,aluminum=10' -> {'steel': 40.0, ...}."""
+    shares: dict[str, float] = {}
+    for part in re.split(r"[,;]", text or ""):
+        if not part.strip():
+            continue
+        name, sep, value = part.partition("=")
+        name = name.strip().lower()
+        if not sep or name not in METALS:
+            raise InputError(f"{what} {part.strip()!r}: give metal=percent with metal one of "
+                             f"{', '.join(METALS)} (e.g. steel=40,aluminum=10)")
+        if name in shares:
+            raise InputError(f"{what}: {name} is given twice")
+        try:
+            share = float(value)
+        except ValueError:
+            share = float("nan")
+        if not 0 <= share <= 100:
+            raise InputError(f"{what} {part.strip()!r}: the share must be a percent from 0 to 100")
+        shares[name] = share
+    if sum(shares.values()) > 100:
+        raise InputError(f"{what}: the shares add up to more than 100 percent")
+    return shares
+
+
+def question_bindings(digits: str, iso: str, on: date, as_known_on: date, facts: EntryFacts) -> dict:
+    """The duty_on_date parameters as validated RDF terms."""
+    return {
         "product": URIRef(hts_iri(digits)),
         "origin": URIRef(country_iri(iso)),
         "date": date_term(on),
         "asKnownOn": date_term(as_known_on),
-    })
-    components, not_applied, notes = _group(rows)
-    total, total_notes = _total(components)
-    notes += total_notes + _product_notes(product, digits, on) + _reach_notes(backend, on)
-    notes += _origin_notes(backend, iso)
+        "claim": preference_term(facts.claim),
+        "quota": quota_term(facts.quota),
+        "loaded": date_term(facts.loaded or NOT_IN_TRANSIT),
+    }
+
+
+def duty_answer(backend, hts: str, origin: str, on: date, as_known_on: date,
+                facts: EntryFacts | None = None) -> DutyAnswer:
+    """What duty applied to hts from origin entered on `on`, as the law was known on as_known_on."""
+    from kg.queries import substitute_parameters
+
+    facts = facts or EntryFacts()
+    digits = hts_digits(hts, "--hts")
+    if len(digits) not in (8, 10):
+        raise InputError(f"--hts {hts!r}: give a tariff line (8 digits) or statistical line (10 digits)")
+    if on < EARLIEST_ENTRY:
+        raise InputError(f"--date {on}: the data begins with the 2025 HTS Basic Edition ({EARLIEST_ENTRY})")
+    iso = country_code(origin)
+    product = _product(backend, digits)
+    bindings = question_bindings(digits, iso, on, as_known_on, facts)
+    rows = backend.select(substitute_parameters(stored_query("duty_on_date").text, bindings), {})
+    gap_rows = backend.select(substitute_parameters(stored_query("coverage_gaps").text, {
+        name: bindings[name] for name in ("product", "origin", "date", "asKnownOn")}), {})
+    described = _describe(backend, {term for row in rows for key in ("measure", "reasonBy", "trigger",
+                                                                      "ruledUnlawfulBy")
+                                    if (term := row.get(key)) is not None})
+    base, measures = _group(rows)
+    answer = _assemble(base, measures, described, facts)
+    components, not_applied, missing, notes = answer
+    notes += _product_notes(product, digits, on)
+    reach = _reach(backend)
+    notes += _reach_notes(reach, on, as_known_on)
+    gaps = [{"gap": str(r["gap"]), "authority": _short(r.get("authority")),
+             "missing": str(r.get("comment", r["gap"]))} for r in gap_rows]
+    missing += [f"{g['missing']} ({_short(g['gap'])})" for g in gaps]
+    known = round(sum(c.ad_valorem_percent or 0.0 for c in components), 6)
+    complete = not missing
     return DutyAnswer(
         hts=dotted_hts(digits), origin=iso, date=on.isoformat(), as_known_on=as_known_on.isoformat(),
-        total_ad_valorem_percent=total, components=components, not_applied=not_applied, notes=notes,
+        entry_facts=facts.to_dict(), total_ad_valorem_percent=known if complete else None,
+        known_part_percent=known,
+        coverage=Coverage(complete, missing, gaps, {k: v["text"] for k, v in reach.items()}),
+        components=components, not_applied=not_applied, notes=notes,
     )
 
 
 def _product(backend, digits: str) -> dict[str, Identifier]:
-    rows = _cached(backend, ("product", digits), lambda: backend.select(
-        stored_query("product").text, {"product": URIRef(hts_iri(digits))}))
+    from kg.queries import substitute_parameters
+
+    rows = _cached(backend, ("product", digits), lambda: backend.select(substitute_parameters(
+        stored_query("product").text, {"product": URIRef(hts_iri(digits))}), {}))
     if not rows:
         raise InputError(f"unknown HTS code {dotted_hts(digits)}: not in any HTS revision from 2025 Basic on")
     return rows[0]
 
 
-def _group(rows: list[dict[str, Identifier]]):
-    """Fold the query's rows (one per measure and source) into components and not-applied."""
+def _describe(backend, nodes: set[Identifier]) -> dict[str, dict]:
+    """Labels and sources of the nodes an answer names (stored query describe)."""
+    from kg.queries import substitute_parameters
+
+    if not nodes:
+        return {}
+    text = substitute_parameters(stored_query("describe").text, {"node": sorted(nodes, key=str)})
+    described: dict[str, dict] = {}
+    for row in backend.select(text, {}):
+        entry = described.setdefault(str(row["node"]), {"label": None, "sources": []})
+        if row.get("label") is not None and entry["label"] is None:
+            entry["label"] = str(row["label"])
+        if row.get("source") is not None:
+            citation = str(row.get("citation", row["source"]))
+            if all(s.citation != citation for s in entry["sources"]):
+                entry["sources"].append(Source(citation, _text(row.get("page"))))
+    return described
+
+
+def _group(rows: list[dict]) -> tuple[dict | None, dict[str, dict]]:
+    """The base-rate row and, per measure, its row and every reason row (query order kept)."""
+    base = None
     measures: dict[str, dict] = {}
     for row in rows:
-        entry = measures.setdefault(str(row["measure"]), {"row": row, "sources": []})
-        if "source" in row:
-            source = Source(str(row.get("citation", row["source"])), _text(row.get("page")))
-            if source not in entry["sources"]:
-                entry["sources"].append(source)
-    applied = [e for e in measures.values() if str(e["row"]["status"]) == "applied"]
-    mfn = next((e["row"] for e in applied if e["row"].get("authority") == MFN_AUTHORITY), None)
-    notes = [] if mfn else ["no MFN rate found for this line on this date"]
-    components = [_component(e["row"], e["sources"], _mfn_ad_valorem(mfn), notes) for e in applied]
-    not_applied = [
-        NotApplied(key, _text(e["row"].get("label")) or key, _reason(e["row"]))
-        for key, e in measures.items()
-        if str(e["row"]["status"]) != "applied"
-    ]
-    return components, not_applied, notes
+        if str(row["part"]) == "base":
+            base = base or row
+            continue
+        entry = measures.setdefault(str(row["measure"]), {"row": row, "reasons": [], "headings": set()})
+        if row.get("chapter99") is not None:
+            entry["headings"].add(str(row["chapter99"]))
+        if row.get("reason") is not None:
+            key = (row["reason"], row.get("reasonBy"), row.get("trigger"), row.get("triggerBasis"))
+            if key not in entry["reasons"]:
+                entry["reasons"].append(key)
+    return base, measures
 
 
-def _component(row: dict, sources: list[Source], mfn_percent: float | None, notes: list[str]) -> Component:
-    """A component; an inclusive-of-MFN total T becomes the addition max(0, T - MFN)."""
-    key = str(row["measure"])
-    label = _text(row.get("label")) or key
+def _assemble(base: dict | None, measures: dict[str, dict], described: dict, facts: EntryFacts):
+    """Components, measures not applied, what is missing from the total, and notes."""
+    missing: list[str] = []
+    notes: list[str] = []
+    components: list[Component] = []
+    base_percent = None
+    if base is None:
+        missing.append("the schedule's own rate (no MFN rate period for this line on this day)")
+    else:
+        component, base_percent = _base_component(base, described, facts, notes)
+        components.append(component)
+    not_applied = []
+    for key, entry in measures.items():
+        blocking = [r for r in entry["reasons"] if r[0] != TKG.ContentSpared]
+        if blocking:
+            not_applied.append(NotApplied(key, _label(described, key), _short(entry["row"].get("authority")),
+                                          [_reason(r, described) for r in blocking]))
+            continue
+        spared = [BASIS_METAL.get(r[3]) for r in entry["reasons"] if r[0] == TKG.ContentSpared]
+        components.append(_measure_component(key, entry, described, base_percent, facts, spared, missing))
+    return components, not_applied, missing, notes + _fact_notes(measures, facts)
+
+
+def _base_component(row: dict, described: dict, facts: EntryFacts, notes: list[str]):
+    """The base rate as a component, and its ad valorem percent (None when not purely ad valorem)."""
+    kind = str(row.get("baseKind", "general"))
+    period = str(row["measure"])
+    rate_type = row.get("rateType")
     percent = _float(row.get("adValorem"))
+    if facts.claim and kind != "special":
+        notes.append(f"the line lists no special rate under {facts.claim} on this day: the "
+                     f"{'column 2' if kind == 'column 2' else 'general'} rate applies")
+    label = {"general": "column 1 general (MFN) rate", "special": f"column 1 special rate under {facts.claim}",
+             "column 2": "column 2 rate (General Note 3(b))"}[kind]
+    period_label = _label(described, period)
+    pure = rate_type in (TKG.AdValorem, TKG.Free) and percent is not None
+    adds = percent if rate_type in (TKG.AdValorem, TKG.Free, TKG.Compound) else 0.0
     other = _text(row.get("specificText"))
-    if row.get("rateType") == INCLUSIVE:
-        other = f"{percent:g}% inclusive of MFN"
-        if mfn_percent is None:
-            notes.append(f"{label}: the MFN rate is not ad valorem, so the addition "
-                         f"max(0, {percent:g} - MFN) cannot be computed; left out of the total")
-            percent = None
+    component = Component(
+        measure=period, label=f"{label}: {period_label}", authority="mfn", program=kind,
+        chapter99=None, rate_type=RATE_TYPES.get(rate_type, "in words"), rate_percent=percent,
+        basis="full", ad_valorem_percent=adds or 0.0, other_rate=other, rate_text=_text(row.get("rateText")),
+        sources=described.get(period, {}).get("sources", []),
+    )
+    if other:
+        component.notes.append(f"plus a specific duty of {other}, not part of the ad valorem total")
+    return component, (percent if pure else None)
+
+
+def _measure_component(key: str, entry: dict, described: dict, base_percent: float | None,
+                       facts: EntryFacts, spared: list[str | None], missing: list[str]) -> Component:
+    """One applied measure: what it adds given the base rate, its basis and the content shares."""
+    row = entry["row"]
+    label = _label(described, key)
+    rate_type = row.get("rateType")
+    percent = _float(row.get("adValorem"))
+    basis = BASIS_METAL.get(row.get("basis"), "full")
+    other = _text(row.get("specificText"))
+    notes: list[str] = []
+    adds: float | None = percent if percent is not None else 0.0
+    heading = ", ".join(sorted(_notation(h) for h in entry["headings"])) or None
+    if rate_type == TKG.InclusiveOfMFN:
+        if base_percent is None:
+            adds = None
+            missing.append(f"{label}: {percent:g}% inclusive of MFN needs the ad valorem equivalent of a "
+                           "rate that is not purely ad valorem")
         else:
-            percent = max(0.0, round(percent - mfn_percent, 6))
+            adds = max(0.0, round((percent or 0.0) - base_percent, 6))
+            chosen = row.get("headingAtOrAbove") if base_percent >= (percent or 0.0) else row.get("headingBelow")
+            heading = _notation(chosen) if chosen is not None else heading
+        other = f"{percent:g}% inclusive of MFN"
+    if basis != "full" and adds is not None:
+        share = facts.content.get(basis)
+        if share is None:
+            missing.append(f"{label}: {percent:g}% on the {basis} content needs the {basis} share of the "
+                           f"value (--content {basis}=PERCENT)")
+            notes.append(f"levied on the {basis} content only")
+            adds = None
+        else:
+            adds = round(adds * share / 100, 6)
+            notes.append(f"levied on the {basis} content ({share:g}% of the value)")
+    if spared and adds is not None:
+        shares = [facts.content.get(metal) if metal else None for metal in spared]
+        if any(s is None for s in shares):
+            missing.append(f"{label}: applies only outside the {', '.join(m or 'metal' for m in spared)} "
+                           "content, whose share of the value is not given (--content)")
+            adds = None
+        else:
+            rest = 100 - sum(s or 0.0 for s in shares)
+            adds = round(adds * rest / 100, 6)
+            notes.append(f"applies to the value outside the {', '.join(m or '' for m in spared)} content "
+                         f"({rest:g}% of the value)")
+    if other and rate_type in (TKG.Specific, TKG.Compound):
+        notes.append(f"plus a specific duty of {other}, not part of the ad valorem total")
+    if row.get("ruledUnlawfulBy") is not None:
+        court = _label(described, str(row["ruledUnlawfulBy"]))
+        notes.append(f"ruled unlawful by {court} on {row.get('ruledOn')}, but still collected for goods "
+                     "entered on this day: refundable")
     return Component(
-        measure=key, label=label, authority=_text(row.get("authority")) or "",
-        chapter99=_notation(row.get("chapter99")), ad_valorem_percent=percent,
-        other_rate=other, rate_text=_text(row.get("rateText")), sources=sources,
+        measure=key, label=label, authority=_short(row.get("authority")), program=_short(row.get("program")),
+        chapter99=heading, rate_type=RATE_TYPES.get(rate_type, "in words"), rate_percent=percent,
+        basis=basis, ad_valorem_percent=adds, other_rate=other, rate_text=_text(row.get("rateText")),
+        sources=described.get(key, {}).get("sources", []), notes=notes,
     )
 
 
-def _total(components: list[Component]) -> tuple[float, list[str]]:
-    """The sum of the ad valorem parts, and a note for specific MFN parts left out of it."""
+def _reason(key: tuple, described: dict) -> Reason:
+    reason, by, trigger, _ = key
+    text = REASONS.get(reason, _short(reason))
+    by_label = _label(described, str(by)) if by is not None else None
+    if reason == TKG.StackedOut and trigger is not None:
+        by_label = f"{by_label} (because {_label(described, str(trigger))} applies)"
+    return Reason(text, str(by) if by is not None else None, by_label)
+
+
+def _fact_notes(measures: dict[str, dict], facts: EntryFacts) -> list[str]:
+    """Notes on the defaults of the entry facts where they decided something."""
     notes = []
-    specific = [c.other_rate for c in components if c.authority == str(MFN_AUTHORITY) and c.other_rate]
-    if specific:
-        notes.append(f"plus a specific MFN duty of {', '.join(specific)}, not included in the percentage")
-    return round(sum(c.ad_valorem_percent or 0.0 for c in components), 6), notes
-
-
-def _float(term) -> float | None:
-    return None if term is None else float(Decimal(str(term)))
-
-
-def _mfn_ad_valorem(mfn: dict | None) -> float | None:
-    if mfn is None or mfn.get("rateType") in (TKG.Specific, TKG.TextRate):
-        return None
-    percent = mfn.get("adValorem")
-    return float(Decimal(str(percent))) if percent is not None else None
-
-
-def _reason(row: dict) -> str:
-    reason = REASONS.get(str(row.get("reason")), str(row.get("reason")))
-    by = _text(row.get("reasonByName")) or _text(row.get("reasonBy"))
-    if str(row.get("reason")) in ("excluded product", "excluded origin") or not by:
-        return reason
-    return f"{reason} {by}"
+    reasons = {r[0] for entry in measures.values() for r in entry["reasons"]}
+    if TKG.OtherQuotaStatus in reasons:
+        other = "in" if facts.quota == "over" else "over"
+        notes.append(f"entered {facts.quota} quota{' (the default)' if facts.quota == 'over' else ''}; "
+                     f"goods entered {other} quota pay the rate of the measure not applied for "
+                     "'other quota status' (--quota " + other + ")")
+    return notes
 
 
 def _product_notes(product: dict, digits: str, on: date) -> list[str]:
@@ -190,172 +396,62 @@ def _product_notes(product: dict, digits: str, on: date) -> list[str]:
     return []
 
 
-def _reach_notes(backend, on: date) -> list[str]:
-    rows = _cached(backend, "data_reach", lambda: backend.select(stored_query("data_reach").text, {}))
-    if not rows:
-        return []
-    latest = rows[0]["issued"].toPython()
-    if on > latest:
-        name = _text(rows[0].get("identifier")) or str(rows[0]["instrument"])
-        return [f"the data reaches {latest} (latest source: {name}); later changes are not in the graph"]
-    return []
+def _reach(backend) -> dict[str, dict]:
+    """How far the schedule and the acts reach (stored query data_reach), per backend."""
+    from kg.queries import substitute_parameters
+
+    def compute():
+        reach = {}
+        for row in backend.select(substitute_parameters(stored_query("data_reach").text, {}), {}):
+            name = _text(row.get("identifier")) or _short(row["instrument"])
+            issued = row["issued"].toPython()
+            reach[str(row["layer"])] = {"day": issued, "text": f"{name} ({issued})"}
+        return reach
+    return _cached(backend, "data_reach", compute)
+
+
+def _reach_notes(reach: dict, on: date, as_known_on: date) -> list[str]:
+    notes = []
+    schedule, acts = reach.get("schedule"), reach.get("acts")
+    if schedule and on > schedule["day"]:
+        notes.append(f"the schedule's own rates reach {schedule['text']}: later HTS revisions are not in "
+                     "the graph, so the MFN rate is the one of that revision")
+    if acts and max(on, as_known_on) > acts["day"]:
+        notes.append(f"the legal acts reach {acts['text']}: later acts are not in the graph")
+    return notes
 
 
 def _cached(backend, key, compute):
-    """Answers that do not depend on the date, kept per backend for batches."""
+    """Answers that do not depend on the question, kept per backend for batches."""
     cache = backend.__dict__.setdefault("_answers", {})
     if key not in cache:
         cache[key] = compute()
     return cache[key]
 
 
-def _origin_notes(backend, iso: str) -> list[str]:
-    rows = _cached(backend, ("origin", iso), lambda: backend.select(
-        stored_query("origin_measures").text, {"origin": URIRef(country_iri(iso))}))
-    if rows:
-        return []
-    note = (f"the graph has no measure specific to {iso}: only measures for all countries are applied "
-            "(the curated timeline covers goods of Japanese origin)")
-    return [note]
+def _label(described: dict, node: str) -> str:
+    return described.get(node, {}).get("label") or _short(node) or node
+
+
+def _float(term) -> float | None:
+    return None if term is None else float(Decimal(str(term)))
 
 
 def _text(term) -> str | None:
     return None if term is None else str(term)
 
 
-def _notation(term) -> str | None:
+def _short(term) -> str:
     if term is None:
-        return None
+        return ""
+    text = str(term)
+    if text.startswith(str(TKG)):
+        return text[len(str(TKG)):]
+    if text.startswith(ID):
+        return text.rsplit("/", 1)[-1]
+    return text
+
+
+def _notation(term) -> str:
     digits = str(term).rsplit("/", 1)[-1]
     return dotted_hts(digits) if digits.isdigit() else digits
-
-
-
-def render(answer: DutyAnswer, fmt: str) -> str:
-    """The answer as 'text' (a readable table with citations), 'json' or 'csv' (one row per part)."""
-    if fmt == "json":
-        return json.dumps(answer.to_dict(), indent=2, ensure_ascii=False)
-    if fmt == "csv":
-        return _components_csv(answer).rstrip("\n")
-    return _text_report(answer)
-
-
-def _text_report(answer: DutyAnswer) -> str:
-    from kg.tables import text_table
-
-    heading = (f"Duty on {answer.hts} from {answer.origin} entered {answer.date}"
-               f" (law as known on {answer.as_known_on})")
-    lines = [heading, ""]
-    sources: list[Source] = []
-    body = []
-    for c in answer.components:
-        refs = []
-        for source in c.sources:
-            if source not in sources:
-                sources.append(source)
-            refs.append(f"[{sources.index(source) + 1}]")
-        added = "-" if c.ad_valorem_percent is None else f"{c.ad_valorem_percent:g}%"
-        body.append([c.label, _short(c.authority), c.chapter99 or "-", c.other_rate or c.rate_text or "",
-                     added, " ".join(refs)])
-    lines.append(text_table(["measure", "authority", "ch. 99", "rate", "adds", "sources"], body).rstrip())
-    lines.append(f"TOTAL ad valorem: {answer.total_ad_valorem_percent:g}%")
-    if sources:
-        lines += ["", "Sources:"] + [f"  [{i}] {s.citation}" + (f"  {s.url}" if s.url else "")
-                                      for i, s in enumerate(sources, 1)]
-    if answer.not_applied:
-        lines += ["", "Not applied:"] + [f"  - {n.label}: {n.reason}" for n in answer.not_applied]
-    if answer.notes:
-        lines += ["", "Notes:"] + [f"  * {note}" for note in answer.notes]
-    return "\n".join(lines)
-
-
-BATCH_COLUMNS = ["hts", "origin", "date", "as_known_on", "total_ad_valorem_percent", "components",
-                 "not_applied", "notes"]
-
-
-def _components_csv(answer: DutyAnswer) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["measure", "label", "authority", "chapter99", "ad_valorem_percent", "other_rate",
-                     "sources"])
-    for c in answer.components:
-        writer.writerow([c.measure, c.label, _short(c.authority), c.chapter99 or "",
-                         "" if c.ad_valorem_percent is None else f"{c.ad_valorem_percent:g}",
-                         c.other_rate or "", "; ".join(s.citation for s in c.sources)])
-    writer.writerow(["TOTAL", "", "", "", f"{answer.total_ad_valorem_percent:g}", "", ""])
-    return out.getvalue()
-
-
-def batch_row(answer: DutyAnswer) -> list[str]:
-    """One CSV row of a batch answer (columns BATCH_COLUMNS)."""
-    return [
-        answer.hts, answer.origin, answer.date, answer.as_known_on,
-        f"{answer.total_ad_valorem_percent:g}",
-        "; ".join(f"{c.label}: {'-' if c.ad_valorem_percent is None else f'{c.ad_valorem_percent:g}%'}"
-                  for c in answer.components),
-        "; ".join(f"{n.label}: {n.reason}" for n in answer.not_applied),
-        "; ".join(answer.notes),
-    ]
-
-
-def read_batch(path) -> list[tuple[int, dict[str, str]]]:
-    """The questions of a batch CSV as (line number, row); BOM, CRLF and blank lines are fine."""
-    from pathlib import Path
-
-    try:
-        text = Path(path).read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such batch file") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise InputError(f"{path}: cannot read: {error}") from None
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    header = [name.strip() for name in reader.fieldnames or []]
-    missing = [name for name in ("hts", "origin", "date") if name not in header]
-    if missing:
-        raise InputError(f"{path}:1: the header lacks column {', '.join(missing)}"
-                         " (expected hts,origin,date[,as_known_on])")
-    reader.fieldnames = header
-    rows = []
-    for row in reader:
-        values = {k: (v or "").strip() for k, v in row.items() if k is not None}
-        if any(values.values()):
-            rows.append((reader.line_num, values))
-    return rows
-
-
-def answer_batch(backend, path, fmt: str, echo, default_known_on: str | None = None) -> int:
-    """Answer every row of a batch CSV in input order; report bad rows on stderr; return their count."""
-    from kg.inputs import parse_date, parse_known_on
-
-    failures = 0
-    if fmt == "csv":
-        out = io.StringIO()
-        csv.writer(out, lineterminator="").writerow(BATCH_COLUMNS)
-        echo(out.getvalue())
-    answers: dict[tuple, DutyAnswer] = {}  # batches repeat questions; each is asked once
-    for line, row in read_batch(path):
-        try:
-            empty = [name for name in ("hts", "origin", "date") if not row.get(name)]
-            if empty:
-                raise InputError(f"no value in column {', '.join(empty)}")
-            known = parse_known_on(row.get("as_known_on") or default_known_on)
-            question = (hts_digits(row["hts"], "hts"), country_code(row["origin"]),
-                        parse_date(row["date"]), known)
-            if question not in answers:
-                answers[question] = duty_answer(backend, *question)
-            answer = answers[question]
-        except InputError as error:
-            failures += 1
-            echo(f"tariffkg: error: {path}:{line}: {error}", err=True)
-            continue
-        if fmt == "csv":
-            out = io.StringIO()
-            csv.writer(out, lineterminator="").writerow(batch_row(answer))
-            echo(out.getvalue())
-        else:
-            echo(json.dumps(answer.to_dict(), ensure_ascii=False))
-    return failures
-
-
-def _short(iri: str) -> str:
-    return iri.rsplit("/", 1)[-1] if iri else ""

@@ -81,7 +81,7 @@ def serialize(quads: Iterable[ox.Quad], fmt: str) -> bytes:
     source = ox.RdfFormat.N_QUADS if with_graphs else ox.RdfFormat.N_TRIPLES
     parsed = ox.parse(input=text, format=source)
     prefixes = None if fmt == "jsonld" else PREFIXES
-    return ox.serialize(parsed, format=FORMATS[fmt], prefixes=prefixes)
+    return ox.serialize(parsed, format=FORMATS[fmt], prefixes=prefixes) or b""
 
 
 def write_output(path: Path, data: bytes) -> Path:

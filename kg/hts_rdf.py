@@ -1,8 +1,15 @@
 """Turn the HTS change-only tables (data/hts) into RDF triples.
 
 `hts_triples()` yields the HTS revisions (tkg:HTSRevision), every HTS code ever listed
-(tkg:HTSCode, a SKOS concept in the scheme <id/scheme/hts>) and every period of an 8-digit line's
-column 1 general rate in chapters 1-98 (tkg:MFNRate).
+(tkg:HTSCode, a SKOS concept in the scheme <id/scheme/hts>) and every rate period of an 8-digit
+line in chapters 1-98 (tkg:MFNRate): its column 1 general rate, with its column 1 special rates
+(tkg:specialRate) and its column 2 rate (tkg:column2Rate). A period starts whenever any of the
+three texts changes.
+
+Special and column 2 rates are shared nodes, one per distinct text: <id/rate/special/HASH> is a
+tkg:SpecialRate such as "Free" under the programs listed with it (tkg:underProgram
+<id/preference/KR>, ...), and <id/rate/HASH> a column 2 rate (HASH: the first 12 hex digits of
+the SHA-256 of the text).
 
 The hierarchy is complete by code prefix: every 4- and 6-digit prefix of a listed code is a
 concept (the USITC JSON has no row for some, e.g. heading 7609, 9903 or subheading 8507.10; these
@@ -12,6 +19,7 @@ So a measure or list entry that names a heading or subheading covers every code 
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from dataclasses import replace
 from itertools import groupby
@@ -20,7 +28,7 @@ from pathlib import Path
 from pyoxigraph import Literal, NamedNode, Triple
 
 from kg.hts_tables import Line, Revision, dotted, read_lines, read_revisions
-from kg.rates import decimal_text, parse_rate
+from kg.rates import Rate, SpecialPart, decimal_text, parse_rate, parse_special
 
 ID = "https://w3id.org/tariff-kg/id/"
 TKG = "https://w3id.org/tariff-kg/ontology#"
@@ -51,6 +59,13 @@ DIGITS = NamedNode(TKG + "digits")
 VALID_FROM = NamedNode(TKG + "validFrom")
 DIGIT_COUNTS = {n: Literal(str(n), datatype=XSD_INTEGER) for n in (4, 6, 8, 10)}
 IMPLIED_COMMENT = "Implied by the codes under it; the USITC JSON has no row for it"
+DATE_NOTES = {
+    "usitc-release-start": "Its date is the start date USITC's HTS release list gives the "
+    "revision (the date USITC's archive lists it under); see data/hts/README.md.",
+    "yale-basic-edition": "Its date is January 1 of the edition year, as the Budget Lab at "
+    "Yale's tracker gives it (USITC's release list starts the edition the day before); see "
+    "data/hts/README.md.",
+}
 
 
 def tkg(name: str) -> NamedNode:
@@ -73,6 +88,28 @@ def mfn_iri(digits: str, key: str) -> NamedNode:
     return NamedNode(f"{ID}mfn/{digits}/{key}")
 
 
+def preference_iri(indicator: str) -> NamedNode:
+    """Return the IRI of a preference program: ``KR`` -> <id/preference/KR>, ``S+`` ->
+    <id/preference/S-plus>, ``A*`` -> <id/preference/A-star>."""
+    key = indicator.replace("+", "-plus").replace("*", "-star")
+    return NamedNode(f"{ID}preference/{key}")
+
+
+def text_hash(text: str) -> str:
+    """Return the first 12 hex digits of the SHA-256 of a text (UTF-8)."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
+
+
+def special_rate_iri(part: SpecialPart) -> NamedNode:
+    """Return the IRI of a shared special rate node: <id/rate/special/HASH of "Free (A,KR)">."""
+    return NamedNode(f"{ID}rate/special/{text_hash(part.text)}")
+
+
+def column2_rate_iri(text: str) -> NamedNode:
+    """Return the IRI of a shared column 2 rate node: <id/rate/HASH of the rate text>."""
+    return NamedNode(f"{ID}rate/{text_hash(text)}")
+
+
 def date(value: str) -> Literal:
     """Return an xsd:date literal."""
     return Literal(value, datatype=XSD_DATE)
@@ -84,13 +121,16 @@ def english(text: str) -> Literal:
 
 
 def hts_triples(hts_dir: Path) -> Iterator[Triple]:
-    """Yield the triples of the HTS revisions, codes and MFN rate periods read from hts_dir."""
+    """Yield the triples of the HTS revisions, codes, rate periods and shared rate nodes read
+    from hts_dir."""
     revisions = {r.key: r for r in read_revisions(hts_dir)}
     for revision in revisions.values():
         yield from revision_triples(revision)
     yield from scheme_triples()
     codes = {d: list(v) for d, v in groupby(read_lines(hts_dir), key=lambda ln: ln.digits)}
     parents = {d: versions[-1].parent for d, versions in codes.items()}
+    specials: dict[str, SpecialPart] = {}
+    column2: set[str] = set()
     for digits, versions in codes.items():
         yield from code_triples(versions, revisions)
         for target in prefix_links(digits, parents):
@@ -98,9 +138,51 @@ def hts_triples(hts_dir: Path) -> Iterator[Triple]:
         if len(digits) == 8 and int(digits[:2]) <= 98:
             for period in rate_periods(versions):
                 yield from mfn_triples(period, revisions)
+                specials.update((part.text, part) for part in parse_special(period.special))
+                if period.other:
+                    column2.add(parse_rate(period.other).text)
     since = {d: revisions[versions[0].from_rev].date for d, versions in codes.items()}
     for digits, valid_from in implied_codes(since).items():
         yield from implied_code_triples(digits, valid_from)
+    yield from shared_rate_triples(list(specials.values()), sorted(column2))
+
+
+def shared_rate_triples(specials: list[SpecialPart], column2: list[str]) -> Iterator[Triple]:
+    """Yield the shared special and column 2 rate nodes; fail if two texts share a hash."""
+    iris = [special_rate_iri(p) for p in specials] + [column2_rate_iri(t) for t in column2]
+    if len(set(iris)) != len(iris):
+        raise ValueError("two rate texts have the same hash: lengthen text_hash")
+    for part in sorted(specials, key=lambda p: p.text):
+        yield from special_rate_triples(part)
+    for text in column2:
+        s = column2_rate_iri(text)
+        yield Triple(s, A, tkg("Rate"))
+        yield from rate_value_triples(s, parse_rate(text))
+
+
+def special_rate_triples(part: SpecialPart) -> Iterator[Triple]:
+    """Yield the triples of one shared special rate node: its rate and the programs listed."""
+    s = special_rate_iri(part)
+    yield Triple(s, A, tkg("SpecialRate"))
+    yield Triple(s, A, tkg("Rate"))
+    yield Triple(s, NamedNode(RDFS + "label"), Literal(part.text))
+    yield from rate_value_triples(s, parse_rate(part.rate_text))
+    for indicator in part.programs:
+        yield Triple(s, tkg("underProgram"), preference_iri(indicator))
+
+
+def rate_value_triples(s: NamedNode, rate: Rate) -> Iterator[Triple]:
+    """Yield tkg:rateText, tkg:rateType and the parsed ad valorem and specific parts of a rate."""
+    yield Triple(s, tkg("rateText"), Literal(rate.text))
+    yield Triple(s, tkg("rateType"), tkg(rate.rate_type))
+    if rate.ad_valorem_percent is not None:
+        yield Triple(
+            s,
+            tkg("adValoremPercent"),
+            Literal(decimal_text(rate.ad_valorem_percent), datatype=XSD_DECIMAL),
+        )
+    if rate.specific_text:
+        yield Triple(s, tkg("specificRateText"), Literal(rate.specific_text))
 
 
 def prefix_of(digits: str) -> str:
@@ -174,6 +256,7 @@ def revision_triples(revision: Revision) -> Iterator[Triple]:
     yield Triple(s, NamedNode(ELI + "date_document"), date(revision.date))
     yield Triple(s, NamedNode(ELI + "first_date_entry_in_force"), date(revision.date))
     yield Triple(s, tkg("sha256"), Literal(revision.sha256))
+    yield Triple(s, NamedNode(RDFS + "comment"), english(DATE_NOTES[revision.date_source]))
     yield Triple(s, NamedNode(FOAF + "page"), USITC_PAGE)
     yield Triple(s, NamedNode(DCTERMS + "source"), s)
 
@@ -220,17 +303,19 @@ def code_triples(versions: list[Line], revisions: dict[str, Revision]) -> Iterat
 
 
 def rate_periods(versions: list[Line]) -> list[Line]:
-    """Merge back-to-back versions with the same general rate text into one period each.
+    """Merge back-to-back versions with the same general, special and column 2 rate texts into
+    one period each.
 
-    Versions without a rate text are left out. A returned Line's from_rev is the revision that set
-    the rate and until_rev the one that changed it (empty = still in force).
+    Versions without a general rate text are left out. A returned Line's from_rev is the revision
+    that set the rates and until_rev the one that changed any of them (empty = still in force).
     """
     periods: list[Line] = []
     for v in versions:
         if not v.general:
             continue
         last = periods[-1] if periods else None
-        if last and last.general == v.general and last.until_rev == v.from_rev:
+        same = last and (last.general, last.special, last.other) == (v.general, v.special, v.other)
+        if last and same and last.until_rev == v.from_rev:
             periods[-1] = replace(last, until_rev=v.until_rev)
         else:
             periods.append(v)
@@ -238,10 +323,10 @@ def rate_periods(versions: list[Line]) -> list[Line]:
 
 
 def mfn_triples(period: Line, revisions: dict[str, Revision]) -> Iterator[Triple]:
-    """Yield the triples of one MFN rate period of an 8-digit line."""
+    """Yield the triples of one rate period of an 8-digit line: its general (MFN) rate, with
+    links to its shared special and column 2 rate nodes."""
     s = mfn_iri(period.digits, period.from_rev)
     enacted = instrument_iri(period.from_rev)
-    rate = parse_rate(period.general)
     label = f"MFN rate of {period.code} ({revisions[period.from_rev].label})"
     yield Triple(s, A, tkg("MFNRate"))
     yield Triple(s, A, tkg("Measure"))
@@ -249,16 +334,11 @@ def mfn_triples(period: Line, revisions: dict[str, Revision]) -> Iterator[Triple
     yield Triple(s, tkg("authority"), MFN_AUTHORITY)
     yield Triple(s, tkg("program"), MFN_PROGRAM)
     yield Triple(s, tkg("appliesToProduct"), code_iri(period.digits))
-    yield Triple(s, tkg("rateText"), Literal(rate.text))
-    yield Triple(s, tkg("rateType"), tkg(rate.rate_type))
-    if rate.ad_valorem_percent is not None:
-        yield Triple(
-            s,
-            tkg("adValoremPercent"),
-            Literal(decimal_text(rate.ad_valorem_percent), datatype=XSD_DECIMAL),
-        )
-    if rate.specific_text:
-        yield Triple(s, tkg("specificRateText"), Literal(rate.specific_text))
+    yield from rate_value_triples(s, parse_rate(period.general))
+    for part in parse_special(period.special):
+        yield Triple(s, tkg("specialRate"), special_rate_iri(part))
+    if period.other:
+        yield Triple(s, tkg("column2Rate"), column2_rate_iri(parse_rate(period.other).text))
     yield Triple(s, tkg("validFrom"), date(revisions[period.from_rev].date))
     if period.until_rev:
         yield Triple(s, tkg("validUntil"), date(revisions[period.until_rev].date))

@@ -3,9 +3,13 @@
 `compact()` reads every revision of the Harmonized Tariff Schedule (one gzipped JSON file per
 revision) and writes two files:
 
-* ``revisions.csv``: one row per revision, in date order (key, label, date, source file, SHA-256).
+* ``revisions.csv``: one row per revision, in date order (key, label, date and where the date
+  comes from, Yale's date, source file, SHA-256).
 * ``lines.csv.gz``: one row per *version* of a coded row. A version holds from the revision
   ``from_rev`` until the revision ``until_rev`` (exclusive; empty = still in the newest revision).
+
+The revisions and their dates come from the curated ``revision_dates.csv`` in OUT_DIR (the date
+each revision states, with its source); Yale's dates are read only to keep them for comparison.
 
 Run ``python -m kg.hts_tables SOURCE_DIR OUT_DIR``.
 """
@@ -22,7 +26,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-REVISION_COLUMNS = ["key", "label", "date", "source_file", "sha256"]
+REVISION_COLUMNS = ["key", "label", "date", "date_source", "yale_date", "source_file", "sha256"]
 LINE_COLUMNS = [
     "digits",
     "code",
@@ -30,29 +34,42 @@ LINE_COLUMNS = [
     "parent",
     "description",
     "general",
+    "special",
+    "other",
     "from_rev",
     "until_rev",
 ]
 
 JSON_DIR = "usitc_hts_json"
 DATES_FILE = "yale_budget_lab_lists/revision_dates.csv"
+CURATED_DATES = "revision_dates.csv"
 TAG = re.compile(r"</?[A-Za-z][^<>]*>")
+# The values of a coded row in one revision: code, indent, parent, description, general,
+# special, other.
+RowValues = tuple[str, int, str, str, str, str, str]
 
 
 @dataclass(frozen=True)
 class Revision:
-    """One HTS revision: key like ``2025-rev-1``, label, ISO date, source file and SHA-256."""
+    """One HTS revision: key like ``2025-rev-1``, label, ISO date and its source, Yale's date
+    (empty if Yale has none), source file and SHA-256."""
 
     key: str
     label: str
     date: str
+    date_source: str
+    yale_date: str
     source_file: str
     sha256: str
 
 
 @dataclass(frozen=True)
 class Line:
-    """One version of a coded HTS row, valid over [from_rev, until_rev)."""
+    """One version of a coded HTS row, valid over [from_rev, until_rev).
+
+    general, special and other are the column 1 general, column 1 special and column 2 rate
+    texts (empty on 10-digit rows and where the schedule prints none).
+    """
 
     digits: str
     code: str
@@ -60,6 +77,8 @@ class Line:
     parent: str
     description: str
     general: str
+    special: str
+    other: str
     from_rev: str
     until_rev: str
 
@@ -69,13 +88,15 @@ class Line:
 
 
 def revision_key(yale_name: str) -> str:
-    """Turn a Yale revision name (``basic``, ``rev_3``, ``2026_rev_10``) into a key (``2025-rev-3``)."""
+    """Turn a Yale revision name (``basic``, ``rev_3``, ``2026_rev_10``) into a key
+    (``2025-rev-3``)."""
     name = yale_name if yale_name.startswith("20") else "2025_" + yale_name
     return name.replace("_", "-")
 
 
 def revision_label(key: str) -> str:
-    """Return the human name of a revision key: ``2025 HTS Basic Edition``, ``2025 HTS Revision 1``."""
+    """Return the human name of a revision key: ``2025 HTS Basic Edition``,
+    ``2025 HTS Revision 1``."""
     year, rest = key.split("-", 1)
     if rest == "basic":
         return f"{year} HTS Basic Edition"
@@ -93,6 +114,17 @@ def read_revision_dates(source_dir: Path) -> dict[str, str]:
         return {revision_key(row["revision"]): row["effective_date"] for row in csv.DictReader(f)}
 
 
+def read_curated_dates(path: Path) -> list[tuple[str, str, str]]:
+    """Return [(key, date, date_source)] from the curated revision_dates.csv, checked to be in
+    date order."""
+    with open(path, newline="", encoding="utf-8") as f:
+        rows = [(row["key"], row["date"], row["date_source"]) for row in csv.DictReader(f)]
+    dates = [date for _, date, _ in rows]
+    if dates != sorted(dates):
+        raise ValueError(f"{path}: revisions are not in date order")
+    return rows
+
+
 # ---------------------------------------------------------------------------
 # Reading one revision
 
@@ -108,18 +140,19 @@ def load_revision(path: Path) -> tuple[list[dict], str]:
     return json.loads(raw.decode("utf-8")), hashlib.sha256(raw).hexdigest()
 
 
-def coded_rows(rows: list[dict]) -> dict[str, tuple]:
-    """Return {digits: (code, indent, parent, description, general)} for the coded rows of a revision.
+def coded_rows(rows: list[dict]) -> dict[str, RowValues]:
+    """Return {digits: (code, indent, parent, description, general, special, other)} for the
+    coded rows of a revision.
 
     A row's parent is the nearest earlier row with a smaller indent; superior text rows are
     climbed through to the nearest coded row above them. Where a 10-digit row stands alone for
     its 8-digit line (the 8-digit line has no row of its own, and the 10-digit row carries a rate
     or sits directly under a heading or subheading), the 8-digit line is added with the
-    10-digit row's indent, parent, description and rate, and becomes the 10-digit row's parent.
-    Rates are kept on 8-digit lines only (10-digit rows get an empty rate).
+    10-digit row's indent, parent, description and rates, and becomes the 10-digit row's parent.
+    Rates are kept on 8-digit lines only (10-digit rows get empty rates).
     """
     present = {r["htsno"].replace(".", "") for r in rows if r["htsno"]}
-    out: dict[str, tuple] = {}
+    out: dict[str, RowValues] = {}
     stack: list[tuple[int, str]] = []  # (indent, nearest coded row at or above that row)
     for row in rows:
         digits = row["htsno"].replace(".", "")
@@ -131,19 +164,19 @@ def coded_rows(rows: list[dict]) -> dict[str, tuple]:
         if not digits:
             continue
         description = clean_text(row["description"])
-        general = clean_text(row["general"])
+        general, special, other = (clean_text(row[c]) for c in ("general", "special", "other"))
         if len(digits) == 10 and digits[:8] not in present and (general or len(parent) < 8):
             line8 = digits[:8]
-            out[line8] = (dotted(line8), indent, parent, description, general)
+            out[line8] = (dotted(line8), indent, parent, description, general, special, other)
             present.add(line8)
             parent = line8
         if len(digits) == 10:
-            general = ""
-        out[digits] = (row["htsno"], indent, parent, description, general)
-    return {d: v[:2] + (fix_parent(d, v[2], out),) + v[3:] for d, v in out.items()}
+            general = special = other = ""
+        out[digits] = (row["htsno"], indent, parent, description, general, special, other)
+    return {d: (v[0], v[1], fix_parent(d, v[2], out), *v[3:]) for d, v in out.items()}
 
 
-def fix_parent(digits: str, parent: str, codes: dict[str, tuple]) -> str:
+def fix_parent(digits: str, parent: str, codes: dict[str, RowValues]) -> str:
     """Keep the parent if the chain from it reaches the code's 4-digit heading; else fall back.
 
     The fallback is the longest proper prefix of the code that is itself a code in the same
@@ -171,37 +204,41 @@ def dotted(digits: str) -> str:
 # Change-only table
 
 
-def change_only(revisions: list[tuple[str, dict[str, tuple]]]) -> list[Line]:
+def change_only(revisions: list[tuple[str, dict[str, RowValues]]]) -> list[Line]:
     """Turn per-revision snapshots [(key, {digits: values})] into versions with from/until keys."""
-    open_versions: dict[str, tuple[tuple, str]] = {}
+    open_versions: dict[str, tuple[RowValues, str]] = {}
     lines: list[Line] = []
     for key, snapshot in revisions:
         for digits in list(open_versions):
             values, start = open_versions[digits]
             if snapshot.get(digits) != values:
-                lines.append(Line(digits, *values, start, key))
+                lines.append(Line(*(digits, *values, start, key)))
                 del open_versions[digits]
         for digits, values in snapshot.items():
             if digits not in open_versions:
                 open_versions[digits] = (values, key)
     for digits, (values, start) in open_versions.items():
-        lines.append(Line(digits, *values, start, ""))
+        lines.append(Line(*(digits, *values, start, "")))
     order = {key: i for i, (key, _) in enumerate(revisions)}
     return sorted(lines, key=lambda ln: (ln.digits, order[ln.from_rev]))
 
 
-def compact(source_dir: Path, out_dir: Path) -> None:
-    """Read every dated HTS revision in source_dir and write revisions.csv and lines.csv.gz to out_dir.
+def compact(source_dir: Path, out_dir: Path, dates_file: Path | None = None) -> None:
+    """Read every HTS revision listed in the curated dates file and write revisions.csv and
+    lines.csv.gz to out_dir.
 
-    Revisions without a date in the Yale list (2026 Rev 8) are skipped.
+    dates_file defaults to out_dir/revision_dates.csv; it lists the revisions in date order with
+    the date each one states and its source. Yale's date is kept alongside for comparison.
     """
     source_dir, out_dir = Path(source_dir), Path(out_dir)
-    dates = read_revision_dates(source_dir)
+    yale = read_revision_dates(source_dir)
     revisions: list[Revision] = []
-    snapshots: list[tuple[str, dict[str, tuple]]] = []
-    for key, date in sorted(dates.items(), key=lambda kv: (kv[1], kv[0])):
+    snapshots: list[tuple[str, dict[str, RowValues]]] = []
+    for key, date, date_source in read_curated_dates(Path(dates_file or out_dir / CURATED_DATES)):
         rows, sha = load_revision(source_dir / source_file_name(key))
-        revisions.append(Revision(key, revision_label(key), date, source_file_name(key), sha))
+        label, source_file = revision_label(key), source_file_name(key)
+        yale_date = yale.get(key, "")
+        revisions.append(Revision(key, label, date, date_source, yale_date, source_file, sha))
         snapshots.append((key, coded_rows(rows)))
     out_dir.mkdir(parents=True, exist_ok=True)
     write_revisions(out_dir / "revisions.csv", revisions)
@@ -214,7 +251,9 @@ def write_revisions(path: Path, revisions: list[Revision]) -> None:
         writer = csv.writer(f, lineterminator="\n")
         writer.writerow(REVISION_COLUMNS)
         for r in revisions:
-            writer.writerow([r.key, r.label, r.date, r.source_file, r.sha256])
+            writer.writerow(
+                [r.key, r.label, r.date, r.date_source, r.yale_date, r.source_file, r.sha256]
+            )
 
 
 def write_lines(path: Path, lines: list[Line]) -> None:
@@ -231,6 +270,8 @@ def write_lines(path: Path, lines: list[Line]) -> None:
                 ln.parent,
                 ln.description,
                 ln.general,
+                ln.special,
+                ln.other,
                 ln.from_rev,
                 ln.until_rev,
             ]
@@ -263,6 +304,8 @@ def read_lines(hts_dir: Path) -> list[Line]:
                 row["parent"],
                 row["description"],
                 row["general"],
+                row["special"],
+                row["other"],
                 row["from_rev"],
                 row["until_rev"],
             )

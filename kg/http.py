@@ -101,11 +101,11 @@ def split_credentials(url: str) -> tuple[str, Credentials]:
         user, colon, password = userinfo.partition(":")
         if not _HOST_PORT.match(host) or re.search(r"[/?#]", user):
             continue
-        user = urllib.parse.unquote(user) or None
-        password = urllib.parse.unquote(password) if colon else None
-        remember_secret(password, user)
-        remember_secret(password)
-        return (f"{scheme}://{host}" if sep else host), Credentials(user, password)
+        name = urllib.parse.unquote(user) or None
+        secret = urllib.parse.unquote(password) if colon else None
+        remember_secret(secret, name)
+        remember_secret(secret)
+        return (f"{scheme}://{host}" if sep else host), Credentials(name, secret)
     return text, Credentials()
 
 
@@ -163,7 +163,8 @@ class ChallengeAuth(httpx.Auth):
         response = yield request
         if response.status_code != 401:
             return
-        schemes = {h.split(" ", 1)[0].lower() for h in response.headers.get_list("www-authenticate")}
+        challenges = response.headers.get_list("www-authenticate")
+        schemes = {challenge.split(" ", 1)[0].lower() for challenge in challenges}
         if "digest" in schemes:
             self._scheme = "digest"
             flow = self._digest.auth_flow(request)

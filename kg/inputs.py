@@ -14,7 +14,7 @@ from rdflib import Literal, URIRef
 from rdflib.namespace import XSD
 
 from kg.errors import InputError
-from kg.namespaces import country_iri, hts_iri
+from kg.namespaces import TKG, country_iri, hts_iri
 
 EARLIEST_KNOWN_ON = date(2025, 1, 1)
 MAX_SHOWN = 60  # characters of a bad value quoted in a message
@@ -116,15 +116,57 @@ def iri_term(text: str, what: str = "IRI") -> URIRef:
     return URIRef(value)
 
 
-def term_for(kind: str, text: str, name: str) -> URIRef | Literal:
-    """Convert a query parameter value by its declared kind (hts, country, date, iri, string)."""
+NOT_IN_TRANSIT = date(9999, 12, 31)
+NO_CLAIM = URIRef(TKG + "NoClaim")
+QUOTA_STATUS = {"in": URIRef(TKG + "InQuota"), "over": URIRef(TKG + "OverQuota")}
+_INDICATOR = re.compile(r"^[A-Z][A-Z]?[+*]?$")
+
+
+def preference_term(text: str | None, what: str = "--claim") -> URIRef:
+    """The preference program claimed, by its special program indicator (KR, S, A+), or no claim."""
+    value = (text or "").strip()
+    if value in ("", "none"):
+        return NO_CLAIM
+    if not _INDICATOR.match(value.upper()):
+        raise InputError(f"{what} {shown(text)} is not a special program indicator of HTS General Note 3(c)(i)"
+                         " (e.g. KR, S, JP, AU)")
+    from kg.hts_rdf import preference_iri
+
+    return URIRef(preference_iri(value.upper()).value)
+
+
+def quota_term(text: str | None, what: str = "--quota") -> URIRef:
+    """Within (in) or beyond (over, the default) a tariff-rate quota."""
+    value = (text or "over").strip().lower()
+    if value not in QUOTA_STATUS:
+        raise InputError(f"{what} {shown(text)} must be 'in' or 'over'")
+    return QUOTA_STATUS[value]
+
+
+def term_for(kind: str, text: str, name: str) -> URIRef | Literal | list[URIRef]:
+    """Convert a query parameter value by its declared kind.
+
+    Kinds: hts, country, date ("today" and "not in transit" allowed), iri, iris (several, separated
+    by spaces or commas), string, preference
+    (a special program indicator or "none") and quota (in or over).
+    """
     what = f"parameter {name}"
     if kind == "hts":
         return URIRef(hts_iri(hts_digits(text, what)))
     if kind == "country":
         return country_term(text)
     if kind == "date":
+        if text == "today":
+            return date_term(date.today())
+        if text == "not in transit":
+            return date_term(NOT_IN_TRANSIT)
         return date_term(parse_date(text, what))
+    if kind == "iris":
+        return [iri_term(part, what) for part in re.split(r"[\s,]+", text.strip()) if part]
+    if kind == "preference":
+        return preference_term(text, what)
+    if kind == "quota":
+        return quota_term(text, what)
     if kind == "iri":
         return iri_term(text, what)
     if kind == "string":

@@ -35,7 +35,7 @@ from pathlib import Path
 from pyoxigraph import Literal, NamedNode, Triple
 
 from kg.errors import DataError
-from kg.hts_rdf import ID, XSD_DATE, XSD_DECIMAL, A, code_iri, english, tkg
+from kg.hts_rdf import ID, XSD_DATE, XSD_DECIMAL, A, code_iri, english, preference_iri, tkg
 
 RDFS = "http://www.w3.org/2000/01/rdf-schema#"
 DCTERMS = "http://purl.org/dc/terms/"
@@ -64,12 +64,14 @@ def table_triples(curated: Iterable[Triple], tables_dir: Path) -> Iterator[Tripl
     """Yield the measures of every measure table declared in the curated triples."""
     by_subject: dict[NamedNode, list[Triple]] = {}
     for triple in curated:
-        by_subject.setdefault(triple.subject, []).append(triple)
+        if isinstance(triple.subject, NamedNode):
+            by_subject.setdefault(triple.subject, []).append(triple)
     tables = [s for s, ts in by_subject.items()
               if any(t.predicate == A and t.object == MEASURE_TABLE for t in ts)]
     for table in sorted(tables, key=lambda node: node.value):
         template = by_subject[table]
-        files = [t.object.value for t in template if t.predicate == TABLE_FILE]
+        files = [t.object.value for t in template
+                 if t.predicate == TABLE_FILE and isinstance(t.object, Literal)]
         if len(files) != 1:
             raise MeasureTableError(f"{table.value}: a measure table needs exactly one tkg:tableFile")
         yield from rows_triples(table, template, Path(tables_dir) / files[0])
@@ -210,9 +212,9 @@ def _text(predicate: NamedNode, language: bool = False):
 def _claims(text: str):
     out = []
     for word in _words(text):
-        if not re.fullmatch(r"[A-Z][A-Z+]?\+?", word):
+        if not re.fullmatch(r"[A-Z][A-Z]?[+*]?", word):
             raise ValueError(f"{word!r} is not a special program indicator")
-        out.append((tkg("exemptUnderClaim"), NamedNode(f"{ID}preference/{word.replace('+', '-plus')}")))
+        out.append((tkg("exemptUnderClaim"), preference_iri(word)))
     return out
 
 

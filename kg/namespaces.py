@@ -12,6 +12,7 @@ ONTOLOGY_IRI = BASE + "ontology"
 GRAPH_ONTOLOGY = BASE + "graph/ontology"
 GRAPH_TIMELINE = BASE + "graph/timeline"
 GRAPH_HTS = BASE + "graph/hts"
+GRAPH_DERIVED = BASE + "graph/derived"
 
 ELI = Namespace("http://data.europa.eu/eli/ontology#")
 

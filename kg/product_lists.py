@@ -19,6 +19,10 @@ from kg.errors import DataError
 from kg.hts_rdf import ID, XSD_DATE, A, code_iri, tkg
 
 HEADER = ["hts", "valid_from", "valid_until"]
+# Optional: the instruments that made a listing (its start is known from that one's issue date) and
+# that ended it (before that one's issue date the listing was open-ended), as instrument keys.
+ACT_COLUMNS = ["enacted_by", "ended_by"]
+INSTRUMENT_KEY = re.compile(r"[a-z0-9][a-z0-9.-]*")
 HTS_CODE = re.compile(r"\d{4}(?:\.?\d{2}){0,3}")
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 LIST_KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
@@ -45,7 +49,7 @@ def file_triples(path: Path) -> Iterator[Triple]:
         raise ProductListError(f"{path}: list key {key!r} is not usable in an IRI")
     the_list = NamedNode(f"{ID}list/{key}")
     seen: dict[str, tuple[str, str]] = {}
-    for line_no, digits, valid_from, valid_until in read_list(path):
+    for line_no, digits, valid_from, valid_until, acts in read_list(path):
         entry_key = digits + (f"-{valid_from}" if valid_from else "")
         if entry_key in seen:
             if seen[entry_key] != (valid_from, valid_until):
@@ -62,29 +66,40 @@ def file_triples(path: Path) -> Iterator[Triple]:
             yield Triple(entry, tkg("validFrom"), Literal(valid_from, datatype=XSD_DATE))
         if valid_until:
             yield Triple(entry, tkg("validUntil"), Literal(valid_until, datatype=XSD_DATE))
+        for column, key in acts.items():
+            predicate = tkg("enactedBy") if column == "enacted_by" else tkg("endedBy")
+            yield Triple(entry, predicate, NamedNode(f"{ID}instrument/{key}"))
 
 
-def read_list(path: Path) -> Iterator[tuple[int, str, str, str]]:
-    """Yield (line number, HTS digits, valid_from, valid_until) for each non-blank row of a list file."""
+def read_list(path: Path) -> Iterator[tuple[int, str, str, str, dict[str, str]]]:
+    """Yield (line number, HTS digits, valid_from, valid_until, acts) for each non-blank row of a list file."""
     with open(path, newline="", encoding="utf-8") as f:
         reader = csv.reader(f)
         header = [h.strip() for h in next(reader, [])]
-        if header != HEADER:
+        extra = header[len(HEADER):]
+        if header[: len(HEADER)] != HEADER or any(c not in ACT_COLUMNS for c in extra):
             raise ProductListError(
-                f"{path}:1: header must be {','.join(HEADER)}, found {','.join(header)!r}"
+                f"{path}:1: header must be {','.join(HEADER)}[,{','.join(ACT_COLUMNS)}],"
+                f" found {','.join(header)!r}"
             )
         for row in reader:
             if not any(cell.strip() for cell in row):
                 continue
-            yield (reader.line_num, *parse_row(path, reader.line_num, row))
+            yield (reader.line_num, *parse_row(path, reader.line_num, row, extra))
 
 
-def parse_row(path: Path, line_no: int, row: list[str]) -> tuple[str, str, str]:
-    """Check one row and return (digits, valid_from, valid_until); raise ProductListError if malformed."""
+def parse_row(path: Path, line_no: int, row: list[str],
+              extra: list[str] | None = None) -> tuple[str, str, str, dict[str, str]]:
+    """Check one row and return (digits, valid_from, valid_until, acts); raise ProductListError if malformed."""
     where = f"{path}:{line_no}"
-    if len(row) != len(HEADER):
-        raise ProductListError(f"{where}: expected {len(HEADER)} columns, found {len(row)}")
-    hts, valid_from, valid_until = (cell.strip() for cell in row)
+    extra = extra or []
+    if len(row) != len(HEADER) + len(extra):
+        raise ProductListError(f"{where}: expected {len(HEADER) + len(extra)} columns, found {len(row)}")
+    hts, valid_from, valid_until = (cell.strip() for cell in row[: len(HEADER)])
+    acts = {column: cell.strip() for column, cell in zip(extra, row[len(HEADER):]) if cell.strip()}
+    for key in acts.values():
+        if not INSTRUMENT_KEY.fullmatch(key):
+            raise ProductListError(f"{where}: {key!r} is not an instrument key (e.g. eo-14360)")
     if not HTS_CODE.fullmatch(hts):
         raise ProductListError(f"{where}: {hts!r} is not an HTS code of 4, 6, 8 or 10 digits")
     for value in (valid_from, valid_until):
@@ -94,7 +109,7 @@ def parse_row(path: Path, line_no: int, row: list[str]) -> tuple[str, str, str]:
         raise ProductListError(
             f"{where}: valid_until {valid_until} is not after valid_from {valid_from}"
         )
-    return hts.replace(".", ""), valid_from, valid_until
+    return hts.replace(".", ""), valid_from, valid_until, acts
 
 
 def is_iso_date(value: str) -> bool:

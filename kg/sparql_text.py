@@ -9,7 +9,7 @@ comment is not a binding place.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
 from rdflib.term import Identifier
@@ -52,7 +52,8 @@ def tokens(text: str) -> Iterator[Token]:
     position = 0
     while position < len(text):
         match = _TOKEN.match(text, position)
-        kind = match.lastgroup
+        assert match is not None  # the last alternative matches any character
+        kind = match.lastgroup or "other"
         if kind == "other" and text[position] in "\"'":
             yield Token("string", text[position:], position, len(text))  # unclosed
             return
@@ -124,19 +125,19 @@ def bind_values(query: str, bindings: Mapping[str, Identifier]) -> str:
                    f"VALUES ({' '.join('?' + n for n in names)}) {{ ({terms}) }}"]
         last = match.end()
     pieces.append(query[last:])
-    bound = "".join(pieces)
+    text = "".join(pieces)
     unbound = [name for name in bindings if name not in used]
     if not unbound:
-        return bound
-    where = where_group(bound)
+        return text
+    where = where_group(text)
     if where is None:
         raise InputError(
             f"the query has no WHERE group to bind {', '.join(unbound)} in: write "
             f"`VALUES ({' '.join('?' + n for n in unbound)}) "
             f"{{ ({' '.join('UNDEF' for _ in unbound)}) }}` where the parameters enter")
-    names = " ".join(f"?{name}" for name in unbound)
+    variables = " ".join(f"?{name}" for name in unbound)
     values = " ".join(bindings[name].n3() for name in unbound)
-    return f"{bound[:where]} VALUES ({names}) {{ ({values}) }} {bound[where:]}"
+    return f"{text[:where]} VALUES ({variables}) {{ ({values}) }} {text[where:]}"
 
 
 def where_group(query: str) -> int | None:
@@ -160,3 +161,13 @@ def where_group(query: str) -> int | None:
         elif token.text == "{" and (seen_where or (seen_form and depth == 0)):
             return token.end
     return None
+
+
+def replace_variables(text: str, replace: Callable[[str], str | None]) -> str:
+    """The text with each variable of the code (not in a string, IRI or comment) replaced by
+    replace(name), or left as it is where that returns None."""
+    out = []
+    for token in tokens(text):
+        swapped = replace(token.text[1:]) if token.kind == "var" else None
+        out.append(token.text if swapped is None else swapped)
+    return "".join(out)

@@ -85,6 +85,7 @@ class LocalStore:
         if self._worker is not None:
             names, rows = self._worker.select(text, self.timeout)
             return cells_to_rows(rows)
+        assert self._store is not None
         try:
             solutions = self._store.query(text, use_default_graph_as_union=True)
             if not isinstance(solutions, ox.QuerySolutions):
@@ -103,6 +104,7 @@ class LocalStore:
         """The number of quads in the store."""
         if self._worker is not None:
             return self._worker.count()
+        assert self._store is not None
         return len(self._store)
 
     def close(self) -> None:
@@ -191,10 +193,10 @@ class RemoteEndpoint:
         """Run a SELECT query on the endpoint with the bindings as a VALUES row; return the rows."""
         text = bind_parameters(query, bindings or {})
         check_read_only_select(text, allow_service=True)  # the server decides about SERVICE
-        bindings = self._client.select(self.url, strip_comment_lines(text))
+        answers = self._client.select(self.url, strip_comment_lines(text))
         try:
-            return [{name: _json_term(value) for name, value in binding.items()}
-                    for binding in bindings]
+            return [{name: _json_term(value) for name, value in answer.items()}
+                    for answer in answers]
         except (KeyError, TypeError, AttributeError):
             raise EndpointError(f"{_redact(self.url)}: the answer is not SPARQL JSON results"
                                 ) from None

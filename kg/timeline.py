@@ -62,7 +62,8 @@ def duty_steps(backend, hts: str, origin: str, start: date, end: date,
 
 
 def _same(a: DutyAnswer, b: DutyAnswer) -> bool:
-    key = lambda answer: sorted((c.measure, c.ad_valorem_percent) for c in answer.components)
+    def key(answer: DutyAnswer) -> list:
+        return sorted((c.measure, c.ad_valorem_percent) for c in answer.components)
     return key(a) == key(b)
 
 
@@ -92,15 +93,17 @@ def chart(steps: list[Step], end: date, events: list[tuple[date, str]], path: Pa
     xs = [s.day for s in steps] + [end]
     ys = [s.total for s in steps] + [steps[-1].total]
     fig, ax = plt.subplots(figsize=(11, 5))
-    ax.step(xs, ys, where="post", linewidth=2)
+    # Matplotlib plots dates through its unit converters, which its type stubs do not model.
+    ax.step(xs, ys, where="post", linewidth=2)  # type: ignore[arg-type]
     for step in steps:
         ax.annotate(f"{step.total:g}%", (step.day, step.total), textcoords="offset points",
                     xytext=(3, 4), fontsize=8)
     top = max(ys + [1]) * 1.15
     for day, label in events:
         if xs[0] <= day <= end:
-            ax.axvline(day, color="grey", linestyle=":", linewidth=1)
-            ax.text(day, top, label, rotation=90, fontsize=7, va="top", ha="right", color="dimgrey")
+            ax.axvline(day, color="grey", linestyle=":", linewidth=1)  # type: ignore[arg-type]
+            ax.text(day, top, label, rotation=90, fontsize=7, va="top", ha="right",  # type: ignore[arg-type]
+                    color="dimgrey")
     ax.set_ylim(0, top * 1.05)
     ax.set_ylabel("total ad valorem duty (%)")
     ax.set_title(title)

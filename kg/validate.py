@@ -257,15 +257,21 @@ def shacl_results(store: ox.Store) -> list[Result]:
 def _shacl_result(report: Graph, node: Identifier) -> Result:
     severity = report.value(node, SH.resultSeverity)
     path = report.value(node, SH.resultPath)
+    shape, focus = report.value(node, SH.sourceShape), report.value(node, SH.focusNode)
+    assert isinstance(shape, Identifier) and isinstance(focus, Identifier), "no shape or focus"
     return Result(
         severity=str(severity).rsplit("#", 1)[-1] if severity else "Violation",
-        shape=report.value(node, SH.sourceShape),
-        focus=report.value(node, SH.focusNode),
+        shape=shape,
+        focus=focus,
         path=path if isinstance(path, URIRef) else None,
-        value=report.value(node, SH.value),
+        value=_identifier(report.value(node, SH.value)),
         message=str(report.value(node, SH.resultMessage) or ""),
-        component=report.value(node, SH.sourceConstraintComponent),
+        component=_identifier(report.value(node, SH.sourceConstraintComponent)),
     )
+
+
+def _identifier(term) -> Identifier | None:
+    return term if isinstance(term, Identifier) else None
 
 
 ############################################################################
@@ -297,11 +303,17 @@ def run_check(store: ox.Store, path: Path) -> Iterator[Result]:
     query = path.read_text(encoding="utf-8")
     severity = check_severity(query)
     shape = check_shape(path)
-    for row in store.query(query, use_default_graph_as_union=True):
+    solutions = store.query(query, use_default_graph_as_union=True)
+    if not isinstance(solutions, ox.QuerySolutions):
+        raise ValueError(f"{path.name}: a check must be a SELECT query")
+    for row in solutions:
+        focus = _term(row["focus"])
+        if focus is None:
+            raise ValueError(f"{path.name}: a row without ?focus")
         yield Result(
             severity=severity,
             shape=shape,
-            focus=_term(row["focus"]),
+            focus=focus,
             path=_term(row["property"]),
             value=_term(row["value"]),
             message=str(row["message"].value) if row["message"] is not None else path.name,

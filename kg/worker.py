@@ -16,6 +16,7 @@ import resource
 import signal
 import weakref
 from pathlib import Path
+from typing import Any
 
 import pyoxigraph as ox
 
@@ -29,7 +30,7 @@ Cell = tuple[str, str, str, str | None]
 
 
 def memory_limit_mb() -> int:
-    """The address-space cap of the query worker, in MiB (TARIFFKG_QUERY_MEMORY_MB, default 4096)."""
+    """The address-space cap of the query worker in MiB (TARIFFKG_QUERY_MEMORY_MB, default 4096)."""
     text = os.environ.get(MEMORY_VARIABLE, "")
     return int(text) if text.isdigit() and int(text) >= 256 else DEFAULT_MEMORY_MB
 
@@ -39,8 +40,8 @@ class QueryWorker:
 
     def __init__(self, path: Path):
         self.path = Path(path)
-        self._process = None
-        self._pipe = None
+        self._process: Any = None
+        self._pipe: Any = None
 
     def start(self) -> None:
         """Fork the worker and wait until it has opened the store (StoreError if it cannot)."""

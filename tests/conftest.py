@@ -48,7 +48,8 @@ class OxigraphServer:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"oxigraph serve exited: {self.process.stderr.read().decode()}")
+                error = self.process.stderr.read().decode() if self.process.stderr else ""
+                raise RuntimeError(f"oxigraph serve exited: {error}")
             try:
                 with urllib.request.urlopen(self.query_url + "?query=ASK%7B%7D", timeout=2):
                     return

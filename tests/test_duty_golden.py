@@ -97,8 +97,13 @@ def _car_cases(hts: str, digits: str, rate: float) -> list:
 
 
 def _part_cases() -> list:
-    """An auto part of U.S. note 33(g): reciprocal until the parts duty starts on 2025-05-03."""
-    hts, m, r = "8708.99.68", mfn("87089968"), 2.5
+    """An auto part of U.S. note 33(g): reciprocal until the parts duty starts on 2025-05-03.
+
+    8708.99.58 (wheel hub units) is on the parts list and on no steel or aluminum derivative list;
+    8708.99.68, used here before, is also a 2025 aluminum derivative (duty on the aluminum content),
+    which tests/golden/section232.csv covers with its content.
+    """
+    hts, m, r = "8708.99.58", mfn("87089958"), 2.5
     parts = {m: r, PARTS: 25}
     jp = {m: r, PARTS_JP: 12.5}
     cases = [
@@ -297,7 +302,7 @@ def test_ten_digit_and_eight_digit_lines_agree(shipped_store):
 def test_a_date_past_the_data_says_how_far_it_reaches(shipped_store):
     answer = duty_answer(shipped_store, "8703.23.01", "JP", date(2027, 6, 1), date.fromisoformat(TODAY))
     assert answer.total_ad_valorem_percent == 15.0
-    assert any(n.startswith("the data reaches 2026-07-23") for n in answer.notes)
+    assert any(n.startswith("the data reaches 2026-10-09") for n in answer.notes)
     inside = duty_answer(shipped_store, "8703.23.01", "JP", date(2026, 3, 15), date(2026, 3, 15))
     assert not any("data reaches" in n for n in inside.notes)
 

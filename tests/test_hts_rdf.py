@@ -5,8 +5,10 @@ from pathlib import Path
 import pytest
 from pyoxigraph import NamedNode, Quad, RdfFormat, Store, parse
 
-from kg.hts_rdf import hts_triples
+from kg.hts_rdf import hts_triples, preference_iri
+from kg.hts_tables import read_lines
 from kg.product_lists import list_triples
+from kg.rates import parse_special
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 HTS_DIR = DATA / "hts"
@@ -44,7 +46,7 @@ def one(store, query):
 def test_counts_of_each_class(store):
     counts = dict(rows(store, "SELECT ?c (COUNT(?s) AS ?n) WHERE { ?s a ?c } GROUP BY ?c"))
     tkg = "https://w3id.org/tariff-kg/ontology#"
-    assert counts[tkg + "HTSRevision"] == "43"
+    assert counts[tkg + "HTSRevision"] == "44"
     assert counts[tkg + "HTSCode"] == str(38538 + 3986)  # listed codes + implied prefixes
     assert counts[tkg + "Chapter99Heading"] == "3669"
     assert counts[tkg + "MFNRate"] == counts[tkg + "Measure"]
@@ -58,7 +60,7 @@ def test_revision_instrument(store):
               dcterms:identifier ?i ; dcterms:title ?t ; eli:date_document ?d ;
               eli:first_date_entry_in_force ?f ; tkg:sha256 ?h ; dcterms:source ?src }""",
     )
-    assert (ident, issued, in_force) == ("2025 HTS Revision 1", "2025-01-27", "2025-01-27")
+    assert (ident, issued, in_force) == ("2025 HTS Revision 1", "2025-02-05", "2025-02-05")
     assert "2025 HTS Revision 1" in title
     assert sha.startswith("c1fcdf00")
     assert source == "https://w3id.org/tariff-kg/id/instrument/hts-2025-rev-1"
@@ -174,7 +176,7 @@ def test_section_232_autos_heading(store):
         store,
         "SELECT ?f ?r WHERE { hts:99039401 a tkg:Chapter99Heading ; tkg:validFrom ?f ; tkg:rateText ?r }",
     )
-    assert since == "2025-03-12"
+    assert since == "2025-04-03"  # 2025 Revision 6, the day Proclamation 10908's duty began
     assert rate.endswith("+ 25%")
 
 
@@ -209,8 +211,11 @@ def test_implied_heading_and_subheading(store):
     )
     assert rows(store, "SELECT ?s WHERE { hts:9903 skos:topConceptOf ?s }") != []
     # an implied code starts with the earliest of the codes under it
-    assert one(store, "SELECT ?f WHERE { hts:990394 tkg:validFrom ?f }") == "2025-03-12"
-    assert one(store, "SELECT (COUNT(?c) AS ?n) WHERE { ?c rdfs:comment ?x }") == "3986"
+    assert one(store, "SELECT ?f WHERE { hts:990394 tkg:validFrom ?f }") == "2025-04-03"
+    assert (
+        one(store, "SELECT (COUNT(?c) AS ?n) WHERE { ?c a tkg:HTSCode ; rdfs:comment ?x }")
+        == "3986"
+    )
 
 
 def test_a_line_without_heading_row_reaches_its_implied_prefixes(store):
@@ -269,3 +274,162 @@ def test_every_code_used_by_lists_and_timeline_is_a_concept(store):
         c.value for c in used if not any(store.quads_for_pattern(c, rdf_type, hts_code))
     )
     assert missing == []
+
+
+# ---------------------------------------------------------------------------
+# Column 1 special and column 2 rates: shared rate nodes
+
+
+def special_rates(store, digits, key):
+    """Return {rate label: (rate text, type, percent or None, sorted programs)} of a period."""
+    found = rows(
+        store,
+        f"""SELECT ?label ?text ?type ?pct (GROUP_CONCAT(?code; separator=",") AS ?codes) WHERE {{
+            <https://w3id.org/tariff-kg/id/mfn/{digits}/{key}> tkg:specialRate ?r .
+            ?r a tkg:SpecialRate , tkg:Rate ; rdfs:label ?label ; tkg:rateText ?text ;
+               tkg:rateType ?type .
+            OPTIONAL {{ ?r tkg:adValoremPercent ?pct }}
+            OPTIONAL {{ ?r tkg:underProgram ?p . ?p skos:notation ?code }}
+        }} GROUP BY ?label ?text ?type ?pct""",
+    )
+    return {
+        label: (text, type_.rsplit("#", 1)[-1], pct, sorted(codes.split(",")) if codes else [])
+        for label, text, type_, pct, codes in found
+    }
+
+
+@pytest.fixture(scope="module")
+def store_with_programs(store):
+    path = DATA / "timeline" / "preference-programs.ttl"
+    store.bulk_extend(
+        Quad(t.subject, t.predicate, t.object) for t in parse(path=str(path), format=RdfFormat.TURTLE)
+    )
+    return store
+
+
+def test_passenger_cars_are_free_under_korus_and_usmca_and_10_percent_in_column_2(
+    store_with_programs,
+):
+    rates = special_rates(store_with_programs, "87032301", "2025-basic")
+    label = "Free (A+,AU,B,BH,CL,CO,D,E,IL,JO,KR,MA,OM,P,PA,PE,S,SG)"
+    programs = sorted(["A+", "AU", "B", "BH", "CL", "CO", "D", "E", "IL", "JO", "KR", "MA", "OM", "P", "PA", "PE", "S", "SG"])
+    assert rates == {label: ("Free", "Free", "0", programs)}
+    column2 = one(
+        store_with_programs,
+        """SELECT ?r ?text ?type ?pct WHERE { <https://w3id.org/tariff-kg/id/mfn/87032301/2025-basic>
+           tkg:column2Rate ?r . ?r a tkg:Rate ; tkg:rateText ?text ; tkg:rateType ?type ;
+           tkg:adValoremPercent ?pct }""",
+    )
+    iri, text, type_, pct = column2
+    assert (text, type_.rsplit("#", 1)[-1], pct) == ("10%", "AdValorem", "10")
+    assert iri.startswith("https://w3id.org/tariff-kg/id/rate/") and "/special/" not in iri
+
+
+def test_drills_are_free_under_korus(store_with_programs):
+    rates = special_rates(store_with_programs, "84672100", "2025-basic")
+    assert [(text, "KR" in programs) for text, _, _, programs in rates.values()] == [("Free", True)]
+
+
+def test_a_special_ad_valorem_rate_under_korus_and_its_end(store_with_programs):
+    # boneless beef 0201.30.80: 1.7% under KORUS in 2025, free from the 2026 Basic Edition
+    rates_2025 = special_rates(store_with_programs, "02013080", "2025-basic")
+    assert rates_2025["1.7% (KR)"] == ("1.7%", "AdValorem", "1.7", ["KR"])
+    assert rates_2025["See 9822.04.01-9822.04.03 (AU)"][:2] == (
+        "See 9822.04.01-9822.04.03",
+        "TextRate",
+    )
+    rates_2026 = special_rates(store_with_programs, "02013080", "2026-basic")
+    assert not [label for label in rates_2026 if "(KR)" in label]
+    free = [programs for text, _, _, programs in rates_2026.values() if text == "Free"]
+    assert len(free) == 1 and "KR" in free[0]
+    # the general rate did not change: the period split because the special rates did
+    periods = rows(
+        store_with_programs,
+        """SELECT ?from ?until ?text WHERE { ?m a tkg:MFNRate ; tkg:appliesToProduct hts:02013080 ;
+           tkg:validFrom ?from ; tkg:rateText ?text OPTIONAL { ?m tkg:validUntil ?until } }
+           ORDER BY ?from""",
+    )
+    assert periods == [
+        ("2025-01-01", "2026-01-01", "26.4%"),
+        ("2026-01-01", None, "26.4%"),
+    ]
+
+
+def test_korus_pickup_trucks_keep_25_percent(store_with_programs):
+    rates = special_rates(store_with_programs, "87042101", "2025-basic")
+    assert rates["25% (KR)"] == ("25%", "AdValorem", "25", ["KR"])
+
+
+def test_rate_nodes_are_shared(store):
+    nodes, labels, links = one(
+        store,
+        """SELECT (COUNT(DISTINCT ?r) AS ?n) (COUNT(DISTINCT ?l) AS ?d) (COUNT(*) AS ?k) WHERE {
+           ?m tkg:specialRate ?r . ?r rdfs:label ?l }""",
+    )
+    assert nodes == labels and int(links) > 10 * int(nodes)
+    column2 = one(
+        store,
+        """SELECT (COUNT(DISTINCT ?r) AS ?n) (COUNT(DISTINCT ?t) AS ?d) WHERE {
+           ?m tkg:column2Rate ?r . ?r tkg:rateText ?t }""",
+    )
+    assert column2[0] == column2[1]
+    # every rate node is linked, and every link reaches a typed node
+    assert rows(store, "SELECT ?r WHERE { ?r a tkg:Rate FILTER NOT EXISTS { ?m ?p ?r } }") == []
+    assert (
+        rows(
+            store,
+            """SELECT ?r WHERE { ?m tkg:specialRate|tkg:column2Rate ?r
+               FILTER NOT EXISTS { ?r a tkg:Rate } }""",
+        )
+        == []
+    )
+
+
+def test_every_printed_program_symbol_has_a_preference_program(store_with_programs):
+    printed = {
+        code
+        for ln in read_lines(HTS_DIR)
+        for part in parse_special(ln.special)
+        for code in part.programs
+    }
+    assert {"KR", "S", "S+", "JP", "A*", "NP", "MX"} <= printed
+    declared = dict(
+        rows(
+            store_with_programs,
+            "SELECT ?p ?code WHERE { ?p a tkg:PreferenceProgram ; skos:notation ?code }",
+        )
+    )
+    assert printed <= set(declared.values())
+    assert all(iri == preference_iri(code).value for iri, code in declared.items())
+    linked = rows(
+        store_with_programs,
+        """SELECT DISTINCT ?p WHERE { ?r tkg:underProgram ?p
+           FILTER NOT EXISTS { ?p a tkg:PreferenceProgram } }""",
+    )
+    assert linked == []
+    assert preference_iri("S+").value.endswith("/preference/S-plus")
+
+
+def test_every_preference_program_is_labelled_and_sourced(store_with_programs):
+    missing = rows(
+        store_with_programs,
+        """SELECT ?p WHERE { ?p a tkg:PreferenceProgram
+           FILTER NOT EXISTS { ?p rdfs:label ?l ; skos:notation ?n ; dcterms:source ?s ;
+                               skos:inScheme ?scheme } }""",
+    )
+    assert missing == []
+
+
+def test_every_revision_carries_its_dates_and_the_newest_is_2026_rev_10(store):
+    undated = rows(
+        store,
+        """SELECT ?r WHERE { ?r a tkg:HTSRevision FILTER NOT EXISTS {
+           ?r eli:date_document ?d ; eli:first_date_entry_in_force ?f ; rdfs:comment ?c } }""",
+    )
+    assert undated == []
+    newest = rows(
+        store,
+        """SELECT ?r ?d WHERE { ?r a tkg:HTSRevision ; eli:date_document ?d }
+           ORDER BY DESC(?d) LIMIT 1""",
+    )
+    assert newest == [("https://w3id.org/tariff-kg/id/instrument/hts-2026-rev-10", "2026-06-08")]

@@ -9,7 +9,9 @@ from kg.hts_tables import compact, dotted, read_lines, read_revisions, revision_
 
 REPO = Path(__file__).resolve().parents[1]
 HTS_DIR = REPO / "data" / "hts"
-SHARED_HTS = REPO.parent / "shared" / "data" / "hts"
+# the shared source folder sits next to the main checkout, or two levels up from a worktree
+SHARED_CANDIDATES = [root / "shared" / "data" / "hts" for root in (REPO.parent, REPO.parents[1])]
+SHARED_HTS = next((p for p in SHARED_CANDIDATES if p.is_dir()), SHARED_CANDIDATES[0])
 
 
 @lru_cache(maxsize=1)
@@ -21,30 +23,54 @@ def versions(digits):
     return [ln for ln in lines() if ln.digits == digits]
 
 
-def general_by_revision(digits):
-    """Return {revision key: general text} for every revision in which the code is listed."""
+def general_by_revision(digits, column="general"):
+    """Return {revision key: rate text} for every revision in which the code is listed."""
     keys = [r.key for r in read_revisions(HTS_DIR)]
     out = {}
     for ln in versions(digits):
         end = keys.index(ln.until_rev) if ln.until_rev else len(keys)
         for key in keys[keys.index(ln.from_rev) : end]:
-            out[key] = ln.general
+            out[key] = getattr(ln, column)
     return out
 
 
-def test_revisions_are_the_43_dated_ones_in_date_order():
+def test_revisions_are_the_44_of_the_source_in_date_order():
     revisions = read_revisions(HTS_DIR)
-    assert len(revisions) == 43
+    assert len(revisions) == 44
     assert revisions[0].key == "2025-basic" and revisions[0].date == "2025-01-01"
     assert revisions[-1].key == "2026-rev-10" and revisions[-1].date == "2026-06-08"
-    assert "2026-rev-8" not in {r.key for r in revisions}
     assert [r.date for r in revisions] == sorted(r.date for r in revisions)
+    assert len({r.date for r in revisions}) == 44
     rev3 = next(r for r in revisions if r.key == "2026-rev-3")
     assert (
         rev3.sha256.startswith("fae12fab")
         and rev3.source_file == "usitc_hts_json/hts_2026_rev_3.json.gz"
     )
     assert rev3.label == "2026 HTS Revision 3"
+
+
+def test_revision_dates_are_the_usitc_dates_with_their_source():
+    revisions = {r.key: r for r in read_revisions(HTS_DIR)}
+    assert {r.date_source for r in revisions.values()} == {
+        "usitc-release-start",
+        "yale-basic-edition",
+    }
+    assert [k for k, r in revisions.items() if r.date_source == "yale-basic-edition"] == [
+        "2025-basic",
+        "2026-basic",
+    ]
+    # USITC's own date, with Yale's kept alongside
+    assert (revisions["2025-rev-1"].date, revisions["2025-rev-1"].yale_date) == (
+        "2025-02-05",
+        "2025-01-27",
+    )
+    assert revisions["2025-rev-6"].date == "2025-04-03"  # Section 232 autos, Proclamation 10908
+    assert revisions["2025-rev-18"].date == "2025-08-07"
+    assert revisions["2026-rev-4"].date == "2026-02-25"
+    # 2026 Rev 8 is absent from Yale's list (editorial only) but is a revision of its own
+    rev8 = revisions["2026-rev-8"]
+    assert (rev8.date, rev8.yale_date, rev8.sha256[:8]) == ("2026-05-22", "", "04f4ddda")
+    assert all(r.yale_date for k, r in revisions.items() if k != "2026-rev-8")
 
 
 def test_revision_names():
@@ -58,7 +84,7 @@ def test_revision_names():
 
 def test_passenger_cars_are_2_5_percent_in_every_revision():
     rates = general_by_revision("87032301")
-    assert len(rates) == 43
+    assert len(rates) == 44
     assert set(rates.values()) == {"2.5%"}
     assert versions("87032301")[0].code == "8703.23.01"
 
@@ -71,10 +97,31 @@ def test_light_trucks_are_25_percent_and_flat_rolled_steel_free():
 
 def test_a_rate_on_a_lone_10_digit_row_goes_to_its_8_digit_line():
     line8 = versions("87042101")
-    assert [(ln.code, ln.general) for ln in line8] == [("8704.21.01", "25%")]
+    assert [(ln.code, ln.general, ln.other) for ln in line8] == [("8704.21.01", "25%", "25%")]
+    assert line8[0].special.endswith("25% (KR)")
     stat = versions("8704210100")
-    assert [(ln.parent, ln.general) for ln in stat] == [("87042101", "")]
-    assert not [ln for ln in lines() if len(ln.digits) == 10 and ln.general]
+    assert [(ln.parent, ln.general, ln.special, ln.other) for ln in stat] == [
+        ("87042101", "", "", "")
+    ]
+    assert not [
+        ln for ln in lines() if len(ln.digits) == 10 and (ln.general or ln.special or ln.other)
+    ]
+
+
+def test_special_and_column_2_rates_of_passenger_cars_and_drills():
+    specials = set(general_by_revision("87032301", "special").values())
+    assert specials == {"Free (A+,AU,B,BH,CL,CO,D,E,IL,JO,KR,MA,OM, P,PA,PE,S,SG)"}
+    assert set(general_by_revision("87032301", "other").values()) == {"10%"}
+    drills = versions("84672100")
+    assert [(ln.general, ln.other) for ln in drills] == [("1.7%", "35%")]
+    assert "KR" in drills[0].special and drills[0].special.startswith("Free (")
+
+
+def test_special_and_column_2_texts_are_kept_as_written():
+    eight = [ln for ln in lines() if len(ln.digits) == 8]
+    assert not [ln for ln in eight if "  " in ln.special + ln.other]
+    # chapter 99 lines keep their special text too ("No change", program lists)
+    assert versions("99039401")[0].other == "The duty provided in the applicable subheading + 25%"
 
 
 def test_distinct_8_digit_lines():
@@ -126,17 +173,13 @@ def test_versions_are_consecutive_and_change_something():
     for ln in lines():
         assert ln.until_rev == "" or keys.index(ln.until_rev) > keys.index(ln.from_rev)
         if previous and previous.digits == ln.digits and previous.until_rev == ln.from_rev:
-            assert (previous.indent, previous.parent, previous.description, previous.general) != (
-                ln.indent,
-                ln.parent,
-                ln.description,
-                ln.general,
-            )
+            fields = ("indent", "parent", "description", "general", "special", "other")
+            assert [getattr(previous, f) for f in fields] != [getattr(ln, f) for f in fields]
         previous = ln
 
 
 @pytest.mark.skipif(not SHARED_HTS.is_dir(), reason="shared HTS source folder not present")
 def test_compact_is_byte_identical(tmp_path):
-    compact(SHARED_HTS, tmp_path)
+    compact(SHARED_HTS, tmp_path, HTS_DIR / "revision_dates.csv")
     for name in ("revisions.csv", "lines.csv.gz"):
         assert (tmp_path / name).read_bytes() == (HTS_DIR / name).read_bytes(), name

@@ -1,4 +1,4 @@
-"""Tests for kg.rates.parse_rate."""
+"""Tests for kg.rates: parse_rate and parse_special."""
 
 import collections
 from decimal import Decimal
@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from kg.hts_tables import read_lines
-from kg.rates import decimal_text, parse_rate
+from kg.rates import INDICATOR, SpecialPart, decimal_text, parse_rate, parse_special
 
 HTS_DIR = Path(__file__).resolve().parents[1] / "data" / "hts"
 
@@ -99,3 +99,59 @@ def test_parsed_parts_rebuild_the_text():
             assert rate.specific_text == text
         if rate.rate_type == "AdValorem":
             assert text == f"{rate.ad_valorem_percent}%"
+
+
+@pytest.mark.parametrize(
+    "text, parts",
+    [
+        (
+            "Free (A+,AU,B,BH,CL,CO,D,E,IL,JO,KR,MA,OM, P,PA,PE,S,SG)",
+            ["Free (A+,AU,B,BH,CL,CO,D,E,IL,JO,KR,MA,OM,P,PA,PE,S,SG)"],
+        ),
+        (
+            "Free (A+,AU,B,BH,CL,CO,D,E,IL,JO,MA,OM,P,PA,PE,S,SG)25% (KR)",
+            ["Free (A+,AU,B,BH,CL,CO,D,E,IL,JO,MA,OM,P,PA,PE,S,SG)", "25% (KR)"],
+        ),
+        (
+            "Free (BH,CL,CO,JO,MA,OM,P,PE,S,SG) 1.7% (KR) See 9822.04.01-9822.04.03 (AU)",
+            ["Free (BH,CL,CO,JO,MA,OM,P,PE,S,SG)", "1.7% (KR)", "See 9822.04.01-9822.04.03 (AU)"],
+        ),
+        # typos of the schedule: a space for a comma, a stray dot, a trailing comma
+        ("Free (A*,AU,BH,E IL,JO)", ["Free (A*,AU,BH,E,IL,JO)"]),
+        ("Free (AU,BH,.OM,P) ", ["Free (AU,BH,OM,P)"]),
+        (
+            "A duty upon the value of the repairs (see U.S. note 3 of this subchapter) (B,C,)",
+            ["A duty upon the value of the repairs (see U.S. note 3 of this subchapter) (B,C)"],
+        ),
+        ("Free(A,AU,BH)", ["Free (A,AU,BH)"]),
+        # an unclosed list doubled by a closed one: the typo is dropped
+        ("See 9919.04.50, 9919.04.57 (PA (PA)", ["See 9919.04.50, 9919.04.57 (PA)"]),
+        # no program list: the whole text is one part without programs
+        ("Free, under the terms of U.S. note 1(b) to this subchapter",
+         ["Free, under the terms of U.S. note 1(b) to this subchapter"]),
+        ("", []),
+    ],
+)
+def test_parse_special_examples(text, parts):
+    assert [p.text for p in parse_special(text)] == parts
+
+
+def test_parse_special_parts():
+    parts = parse_special("Free (A+,AU,KR) 25% (KR)")
+    assert parts == [SpecialPart("Free", ("A+", "AU", "KR")), SpecialPart("25%", ("KR",))]
+    assert parse_rate(parts[1].rate_text).ad_valorem_percent == Decimal(25)
+    assert parse_special("Free (S,S)") == [SpecialPart("Free", ("S",))]
+
+
+def test_every_special_text_splits_into_rates_and_indicators():
+    texts = {ln.special for ln in read_lines(HTS_DIR) if ln.special}
+    parts = [part for text in texts for part in parse_special(text)]
+    assert parts and all(part.rate_text for part in parts)
+    assert all(INDICATOR.fullmatch(code) for part in parts for code in part.programs)
+    # outside chapter 98 and 99, every rate is listed with at least one program
+    lines_1_97 = {ln.special for ln in read_lines(HTS_DIR) if ln.special and ln.digits < "98"}
+    assert all(part.programs for text in lines_1_97 for part in parse_special(text))
+    rates = collections.Counter(
+        parse_rate(part.rate_text).rate_type for text in lines_1_97 for part in parse_special(text)
+    )
+    assert rates["Free"] > rates["AdValorem"] > 0 and rates["Specific"] > 0

@@ -1,8 +1,9 @@
 """Every SHACL shape and stored check has a conforming and a violating fixture.
 
 A fixture (tests/fixtures/shapes/<rule>.ok.ttl or <rule>.bad.ttl) is validated together with the
-ontology and tests/fixtures/base.ttl, without the shipped data. Its header lists what must fire (and `# graph: hts` puts it into the HTS graph):
-`# expect: tkgsh:<rule> <focus>` lines in a .bad file, `# expect: nothing` in an .ok file. The test
+ontology and tests/fixtures/base.ttl, without the shipped data. Its header lists what must fire
+(and `# graph: hts` puts it into the HTS graph): `# expect: tkgsh:<rule> <focus>` lines in a .bad
+file, `# expect: nothing` in an .ok file. The test
 compares the exact set of (shape, focus) pairs that fired, so a fixture that trips other rules
 too, or a rule that fires on the wrong node, fails.
 """
@@ -33,6 +34,7 @@ CONSTRAINTS = (
     SH["in"],
     SH.hasValue,
     SH.lessThan,
+    SH.lessThanOrEquals,
     SH["or"],
     SH.nodeKind,
     SH.minInclusive,
@@ -99,7 +101,7 @@ def test_no_fixture_is_orphaned_or_dropped():
     files = fixture_files()
     assert len(files) == 2 * len(names)
     assert {p.name.split(".")[0] for p in files} == set(names)
-    assert len(names) >= 45  # 37 shapes + 8 checks when written; lower means a rule was lost
+    assert len(names) >= 78  # 68 shapes + 10 checks when written; lower means a rule was lost
 
 
 @pytest.mark.parametrize("path", fixture_files(), ids=lambda p: p.name)
@@ -114,10 +116,35 @@ def test_fixture(path: Path):
 
 def test_bad_fixture_results_carry_messages_and_severity():
     report = validate_files([BASE, SHAPE_FIXTURES / "check-measure-overlap.bad.ttl"])
-    (result,) = report.results
+    result = next(r for r in report.results if "measure/a" in r.message)
     assert result.severity == "Violation"
     assert "measure/a" in result.message and "measure/b" in result.message
     assert not report.conforms
+
+
+def test_each_rate_type_has_a_shape_naming_its_fields():
+    shapes = Graph().parse(shapes_file())
+    rate_types = {"AdditionalAdValorem", "InclusiveOfMFN", "AdValorem", "Specific", "Compound",
+                  "Free", "TextRate"}
+    named = {str(s)[len(TKGSH):] for s in shapes.subjects(RDF.type, SH.NodeShape)}
+    assert {f"RateType-{t}" for t in rate_types} <= named
+
+
+def test_an_inclusive_rate_without_its_percent_fails_validate_naming_the_measure(monkeypatch):
+    """`tariffkg validate FILE` exits 1 and names the measure (duty used to crash on it later)."""
+    from click.testing import CliRunner
+
+    import kg.validate
+    from kg.cli import main
+
+    monkeypatch.setattr(kg.validate, "validate",
+                        lambda files: kg.validate.validate_files([BASE, *files]))
+    bad = SHAPE_FIXTURES / "RateType-InclusiveOfMFN.bad.ttl"
+    result = CliRunner().invoke(main, ["validate", str(bad)])
+    assert result.exit_code == 1, result.output
+    line = next(x for x in result.output.splitlines() if "RateType-InclusiveOfMFN" in x)
+    assert line.startswith("Violation:") and "measure:bad" in line
+    assert "tkg:adValoremPercent" in line
 
 
 def test_warnings_do_not_break_conformance():
