@@ -337,14 +337,14 @@ def query(name, params, query_file, list_queries, fmt, endpoint, timeout, store_
               help="Folder of the embedded store to load from (built if needed).")
 def load_command(endpoint: str, graph_iri: str | None, user: str | None, store_endpoint: str | None,
                  update_endpoint: str | None, timeout: float, store_root: Path | None) -> None:
-    """Replace the ontology, timeline and HTS named graphs of a SPARQL server with the graph.
+    """Replace the named graphs of a SPARQL server (ontology, timeline, derived, HTS) with the graph.
 
     The previous graphs stay as they were unless the whole load succeeds.
     """
     import pyoxigraph as ox
 
     from kg.load import check_graph_iri, connect, load
-    from kg.namespaces import GRAPH_HTS, GRAPH_ONTOLOGY, GRAPH_TIMELINE
+    from kg.namespaces import GRAPH_DERIVED, GRAPH_HTS, GRAPH_ONTOLOGY, GRAPH_TIMELINE
 
     if graph_iri:
         check_graph_iri(graph_iri)
@@ -352,7 +352,9 @@ def load_command(endpoint: str, graph_iri: str | None, user: str | None, store_e
     client, _ = connect(endpoint, user, None, store_endpoint, update_endpoint, timeout=timeout)
     client.close()  # the server answers: fail fast before building anything
     store = ox.Store.read_only(str(ensure_built(store_root)))
-    names = [GRAPH_ONTOLOGY, GRAPH_TIMELINE, GRAPH_HTS]
+    present = {graph.value for graph in store.named_graphs()}
+    order = [GRAPH_ONTOLOGY, GRAPH_TIMELINE, GRAPH_DERIVED, GRAPH_HTS]
+    names = [name for name in order if name in present] + sorted(present - set(order))
     if graph_iri:
         graphs = {graph_iri: store.quads_for_pattern(None, None, None, None)}
     else:

@@ -48,7 +48,8 @@ class QueryWorker:
         context = multiprocessing.get_context("fork")
         parent, child = context.Pipe()
         self._process = context.Process(target=_serve, args=(str(self.path), child,
-                                                             memory_limit_mb()), daemon=True)
+                                                             memory_limit_mb(), os.getpid()),
+                                        daemon=True)
         self._process.start()
         child.close()
         weakref.finalize(self, _kill, self._process, parent)
@@ -123,17 +124,27 @@ def _death(code: int | None, doing: str) -> str:
     return f"the query process stopped while {doing} (exit code {code})"
 
 
-def _serve(path: str, pipe, memory_mb: int) -> None:
+def _die_with(parent_pid: int) -> None:
+    """Ask Linux to kill this process when its parent ends (prctl PR_SET_PDEATHSIG)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() != parent_pid:
+        os._exit(0)  # the parent ended before the request took effect
+
+
+def _serve(path: str, pipe, memory_mb: int, parent_pid: int) -> None:
     """The worker's loop: open the store, then answer requests until the pipe closes."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and kills us
-    keep = pipe.fileno()
-    os.closerange(3, keep)  # inherited descriptors (other workers' pipes, sockets) would keep
-    os.closerange(keep + 1, 1 << 16)  # those pipes open: each worker then outlives its parent
+    _die_with(parent_pid)  # inherited copies of other workers' pipes could keep this one alive
     try:  # a Rust allocation failure prints a backtrace: the parent says it in one line instead
         os.dup2(os.open(os.devnull, os.O_WRONLY), 2)
     except OSError:
         pass
-    limit = memory_mb * 1024 * 1024
+    limit = _address_space() + memory_mb * 1024 * 1024  # what the fork inherited, plus the cap
     try:
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     except (ValueError, OSError):
@@ -162,6 +173,15 @@ def _serve(path: str, pipe, memory_mb: int) -> None:
         except Exception as error:  # noqa: BLE001 - pyoxigraph's evaluation errors (OSError,
             # RuntimeError for SERVICE ?unbound...) end the query, never the worker
             pipe.send(("error", ("store", f"the query failed: {str(error)[:200]}")))
+
+
+def _address_space() -> int:
+    """The bytes of address space this process holds now (a fork holds its parent's)."""
+    try:
+        with open("/proc/self/statm") as handle:
+            return int(handle.read().split()[0]) * resource.getpagesize()
+    except (OSError, ValueError, IndexError):
+        return 0
 
 
 def _select(store: ox.Store, query: str) -> tuple[list[str], list[list[Cell]]]:
