@@ -154,9 +154,7 @@ def load(
                                 retries=retries, timeout=timeout, backoff=backoff)
     try:
         if strategy == "diff" or (strategy == "auto" and endpoints.bulk_param):
-            counts = load_by_diff(client, endpoints, graphs, progress)
-            if counts is not None:
-                return counts
+            return load_by_diff(client, endpoints, graphs, progress)
         return load_staged(client, endpoints, graphs, chunk_triples, progress)
     finally:
         client.close()
@@ -206,28 +204,55 @@ class GraphDiff:
     blank: list[str]
     drop_blank: bool
     size: int  # triples in the new graph
+    lines: list[str]  # every line of the new graph (for the staged fallback)
+
+    def removes(self) -> bool:
+        """True when applying the diff deletes something."""
+        return bool(self.deleted or self.drop_blank)
+
+    def triples(self) -> Iterator[ox.Triple]:
+        """The new graph's triples, parsed again from its lines."""
+        return ox.parse(input="".join(self.lines).encode("utf-8"), format=ox.RdfFormat.N_TRIPLES)
 
 
 def load_by_diff(client: HttpClient, endpoints: Endpoints, graphs: Mapping[str, Source],
-                 progress: Progress | None = None) -> dict[str, int] | None:
-    """Read the target graphs, compute the changes here and apply them in one update request.
+                 progress: Progress | None = None) -> dict[str, int]:
+    """Read the target graphs, compute the changes here and apply them in one request.
 
     One request is one transaction on Oxigraph, so readers see the old graphs or the new ones,
-    and only what changed is written (a reload of unchanged data writes nothing). Returns None,
-    having changed nothing, when the changes are too large for one request.
+    and only what changed is written (a reload of unchanged data writes nothing). Changes that
+    only add triples (a first load) go as one N-Quads body to the Graph Store, which has no size
+    limit; others as one SPARQL update of at most MAX_DIFF_BYTES, or else through temporary graphs
+    (load_staged), fed from the lines read here (the sources are read once).
     """
     diffs = []
     for graph, source in graphs.items():
         diffs.append(graph_diff(client, endpoints, graph, _triples(source)))
         if progress:
             progress(diffs[-1].size)
-    update = diff_update(diffs)
-    if len(update) > MAX_DIFF_BYTES:
-        return None
-    if update:
-        apply_diff(client, endpoints, update, diffs)
+    if not any(diff.removes() for diff in diffs):
+        body = additions(diffs)
+        if body:
+            apply_diff(client, endpoints, endpoints.store, body, "application/n-quads", diffs)
+    else:
+        update = diff_update(diffs)
+        if len(update) > MAX_DIFF_BYTES:
+            sources = {diff.graph: diff.triples() for diff in diffs}
+            return load_staged(client, endpoints, sources)
+        apply_diff(client, endpoints, endpoints.update, update, "application/sparql-update",
+                   diffs)
     _drop_quietly(client, endpoints, stale=True)
     return {diff.graph: diff.size for diff in diffs}
+
+
+def additions(diffs: Iterable[GraphDiff]) -> bytes:
+    """The inserted triples of every diff as one N-Quads document."""
+    parts = []
+    for diff in diffs:
+        suffix = f" <{diff.graph}> .\n"
+        parts += [line[: line.rstrip().rfind(".")].rstrip() + suffix
+                  for line in (*diff.inserted, *diff.blank)]
+    return "".join(parts).encode("utf-8")
 
 
 def graph_diff(client: HttpClient, endpoints: Endpoints, graph: str,
@@ -242,7 +267,7 @@ def graph_diff(client: HttpClient, endpoints: Endpoints, graph: str,
         else:
             new.add(line)
     return GraphDiff(graph, sorted(old - new), sorted(new - old), blank, old_blank > 0,
-                     len(new) + len(blank))
+                     len(new) + len(blank), [*new, *blank])
 
 
 def _is_blank(triple) -> bool:
@@ -287,11 +312,11 @@ def diff_update(diffs: Iterable[GraphDiff]) -> bytes:
     return text[: text.rstrip().rfind(";")].encode("utf-8")
 
 
-def apply_diff(client: HttpClient, endpoints: Endpoints, update: bytes,
-               diffs: list[GraphDiff]) -> None:
-    """Send the update once; if its answer is lost, ask the server whether it was applied."""
+def apply_diff(client: HttpClient, endpoints: Endpoints, url: str, body: bytes,
+               content_type: str, diffs: list[GraphDiff]) -> None:
+    """Send the changes once; if the answer is lost, ask the server whether they were applied."""
     try:
-        client.post(endpoints.update, update, "application/sparql-update", retries=0)
+        client.post(url, body, content_type, retries=0)
         return
     except AnswerLost as lost:
         problem = str(lost)
