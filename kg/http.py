@@ -216,13 +216,17 @@ class HttpClient:
     def post(
         self,
         url: str,
-        body: bytes,
+        body: bytes | Iterable[bytes],
         content_type: str,
         accept: str | None = None,
         retries: int | None = None,
         timeout: float | None = None,
     ) -> bytes:
-        """POST body to url and return the answer's bytes, retrying transient failures."""
+        """POST body to url and return the answer's bytes, retrying transient failures.
+
+        A body given as an iterable of bytes streams (chunked) and can be sent once: give it
+        with retries=0.
+        """
         timeout = self.timeout if timeout is None else timeout
         retries = self.retries if retries is None else retries
         headers = {"Content-Type": content_type}
@@ -241,7 +245,7 @@ class HttpClient:
                     raise problem.final(redact_url(url), timeout, attempt, start) from None
                 time.sleep(wait)
 
-    def _post_once(self, url: str, body: bytes, headers: dict, deadline: float,
+    def _post_once(self, url: str, body: bytes | Iterable[bytes], headers: dict, deadline: float,
                    timeout: float) -> bytes:
         remaining = deadline - time.monotonic()
         if remaining <= 0:

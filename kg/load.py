@@ -220,14 +220,20 @@ def load_by_diff(client: HttpClient, endpoints: Endpoints, graphs: Mapping[str, 
     """Read the target graphs, compute the changes here and apply them in one request.
 
     One request is one transaction on Oxigraph, so readers see the old graphs or the new ones,
-    and only what changed is written (a reload of unchanged data writes nothing). Changes that
-    only add triples (a first load) go as one N-Quads body to the Graph Store, which has no size
-    limit; others as one SPARQL update of at most MAX_DIFF_BYTES, or else through temporary graphs
-    (load_staged), fed from the lines read here (the sources are read once).
+    and only what changed is written (a reload of unchanged data writes nothing). Into empty
+    graphs (a first load) the triples stream as one N-Quads body to the Graph Store while they
+    are read; changes that only add go the same way (no size limit); others as one SPARQL update
+    of at most MAX_DIFF_BYTES, or else through temporary graphs (load_staged), fed from the lines
+    read here (the sources are read once).
     """
+    olds = {graph: graph_lines(client, endpoints, graph) for graph in graphs}
+    if not any(lines or blank for lines, blank in olds.values()):
+        counts = first_load(client, endpoints, graphs, progress)
+        _drop_quietly(client, endpoints, stale=True)
+        return counts
     diffs = []
     for graph, source in graphs.items():
-        diffs.append(graph_diff(client, endpoints, graph, _triples(source)))
+        diffs.append(graph_diff(olds.pop(graph), graph, _triples(source)))
         if progress:
             progress(diffs[-1].size)
     if not any(diff.removes() for diff in diffs):
@@ -245,6 +251,37 @@ def load_by_diff(client: HttpClient, endpoints: Endpoints, graphs: Mapping[str, 
     return {diff.graph: diff.size for diff in diffs}
 
 
+def first_load(client: HttpClient, endpoints: Endpoints, graphs: Mapping[str, Source],
+               progress: Progress | None = None, sample: int = 20) -> dict[str, int]:
+    """Stream every triple as one N-Quads body into graphs the server does not hold yet."""
+    counts = {graph: 0 for graph in graphs}
+    seen: dict[str, list[str]] = {graph: [] for graph in graphs}  # asked after a lost answer
+
+    def body() -> Iterator[bytes]:
+        for graph, source in graphs.items():
+            suffix = f" <{graph}> .\n"
+            batch: list[str] = []
+            for triple in _triples(source):
+                batch.append(f"{triple.subject} {triple.predicate} {triple.object}{suffix}")
+                if len(seen[graph]) < sample and not _is_blank(triple):
+                    seen[graph].append(f"{triple.subject} {triple.predicate} {triple.object} .\n")
+                if len(batch) >= 20_000:
+                    yield _sent(batch, graph, counts, progress)
+                    batch = []
+            yield _sent(batch, graph, counts, progress)
+
+    diffs = [GraphDiff(graph, [], seen[graph], [], False, 0, []) for graph in graphs]
+    apply_diff(client, endpoints, endpoints.store, body(), "application/n-quads", diffs)
+    return counts
+
+
+def _sent(batch: list[str], graph: str, counts: dict[str, int], progress: Progress | None) -> bytes:
+    counts[graph] += len(batch)
+    if progress and batch:
+        progress(len(batch))
+    return "".join(batch).encode("utf-8")
+
+
 def additions(diffs: Iterable[GraphDiff]) -> bytes:
     """The inserted triples of every diff as one N-Quads document."""
     parts = []
@@ -255,10 +292,10 @@ def additions(diffs: Iterable[GraphDiff]) -> bytes:
     return "".join(parts).encode("utf-8")
 
 
-def graph_diff(client: HttpClient, endpoints: Endpoints, graph: str,
-               triples: Iterable) -> GraphDiff:
-    """The changes that make graph on the server hold exactly triples."""
-    old, old_blank = graph_lines(client, endpoints, graph)
+def graph_diff(old: tuple[set[str], int], graph: str, triples: Iterable) -> GraphDiff:
+    """The changes that make graph (holding old: its lines without blank nodes and the number of
+    its triples with blank nodes) hold exactly triples."""
+    lines, old_blank = old
     new, blank = set(), []
     for triple in triples:
         line = f"{triple.subject} {triple.predicate} {triple.object} .\n"
@@ -266,7 +303,7 @@ def graph_diff(client: HttpClient, endpoints: Endpoints, graph: str,
             blank.append(line)
         else:
             new.add(line)
-    return GraphDiff(graph, sorted(old - new), sorted(new - old), blank, old_blank > 0,
+    return GraphDiff(graph, list(lines - new), list(new - lines), blank, old_blank > 0,
                      len(new) + len(blank), [*new, *blank])
 
 
@@ -312,7 +349,7 @@ def diff_update(diffs: Iterable[GraphDiff]) -> bytes:
     return text[: text.rstrip().rfind(";")].encode("utf-8")
 
 
-def apply_diff(client: HttpClient, endpoints: Endpoints, url: str, body: bytes,
+def apply_diff(client: HttpClient, endpoints: Endpoints, url: str, body: bytes | Iterable[bytes],
                content_type: str, diffs: list[GraphDiff]) -> None:
     """Send the changes once; if the answer is lost, ask the server whether they were applied."""
     try:
