@@ -282,3 +282,21 @@ def test_export_out_paths_never_crash_or_create_folders(home, tmp_path_factory, 
     result = invoke(home, ["export", "--manifest", "--out", str(root / folder / name)])
     check(result)
     assert not (root / "missing").exists()
+
+
+@ROBUST
+@given(claim=st.one_of(st.none(), st.sampled_from(["KR", "S", "A+", "JP", "none", "kr", ""]),
+                       st.text(max_size=6)),
+       quota=st.one_of(st.none(), st.sampled_from(["in", "over", "IN", ""]), st.text(max_size=6)),
+       content=st.one_of(st.none(), st.sampled_from(["steel=40;aluminum=10", "copper=100",
+                                                     "steel=101", "steel=-1", "steel=nan",
+                                                     "steel=40;steel=50", "=", ";;"]),
+                         st.text(max_size=20)),
+       loaded=st.one_of(st.none(), typed))
+def test_entry_facts_never_crash(home, claim, quota, content, loaded):
+    args = ["duty", "--hts", "7208.10.15", "--origin", "JP", "--date", "2025-06-01"]
+    for option, value in (("--claim", claim), ("--quota", quota), ("--content", content),
+                          ("--loaded", loaded)):
+        if value is not None:
+            args += [option, value]
+    check(invoke(home, args))
