@@ -151,7 +151,7 @@ def cells_to_rows(rows) -> list[Row]:
 
 
 def strip_comment_lines(query: str) -> str:
-    """The query without its comments (SPARQLWrapper 2.0.0 misread a SELECT that starts with them)."""
+    """The query without its comments (some servers misread a query that starts with them)."""
     from kg.sparql_text import strip_comments
 
     return strip_comments(query)
