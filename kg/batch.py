@@ -14,7 +14,14 @@ from pathlib import Path
 
 from kg.duty import DutyAnswer, EntryFacts, duty_answer, parse_content
 from kg.errors import InputError
-from kg.inputs import country_code, hts_digits, parse_date, parse_known_on, preference_term, quota_term
+from kg.inputs import (
+    country_code,
+    hts_digits,
+    parse_date,
+    parse_known_on,
+    preference_term,
+    quota_term,
+)
 
 REQUIRED = ("hts", "origin", "date")
 OPTIONAL = ("as_known_on", "claim", "quota", "content", "loaded")
@@ -59,9 +66,9 @@ def question(row: dict[str, str], default_known_on: str | None) -> tuple:
         preference_term(claim, "column claim")
     quota = row.get("quota") or "over"
     quota_term(quota, "column quota")
+    loaded = parse_date(row["loaded"], "column loaded") if row.get("loaded") else None
     facts = EntryFacts(claim=claim.upper() if claim else None, quota=quota.lower(),
-                       content=parse_content(row.get("content"), "column content"),
-                       loaded=parse_date(row["loaded"], "column loaded") if row.get("loaded") else None)
+                       content=parse_content(row.get("content"), "column content"), loaded=loaded)
     known = row.get("as_known_on") or default_known_on
     return (hts_digits(row["hts"], "column hts"), country_code(row["origin"]),
             parse_date(row["date"], "column date"),
@@ -74,20 +81,29 @@ def batch_row(answer: DutyAnswer) -> list[str]:
     from kg.report import coverage_text
 
     facts = answer.entry_facts
+    total = answer.total_ad_valorem_percent
     return [
-        answer.hts, answer.origin, answer.date, answer.as_known_on, facts["claim"] or "", facts["quota"],
-        ";".join(f"{k}={v:g}" for k, v in facts["content"].items()), facts["loaded"] or "",
-        "" if answer.total_ad_valorem_percent is None else f"{answer.total_ad_valorem_percent:g}",
-        f"{answer.known_part_percent:g}", "yes" if answer.coverage.complete else "no", coverage_text(answer),
-        "; ".join(f"{c.label}: {'?' if c.ad_valorem_percent is None else f'{c.ad_valorem_percent:g}%'}"
-                  for c in answer.components),
-        "; ".join(f"{n.label}: {', '.join(r.reason for r in n.reasons)}" for n in answer.not_applied),
+        answer.hts, answer.origin, answer.date, answer.as_known_on, facts["claim"] or "",
+        facts["quota"], ";".join(f"{k}={v:g}" for k, v in facts["content"].items()),
+        facts["loaded"] or "", "" if total is None else f"{total:g}",
+        f"{answer.known_part_percent:g}", "yes" if answer.coverage.complete else "no",
+        coverage_text(answer),
+        "; ".join(f"{c.label}: {_percent(c.ad_valorem_percent)}" for c in answer.components),
+        "; ".join(f"{n.label}: {', '.join(r.reason for r in n.reasons)}"
+                  for n in answer.not_applied),
         "; ".join(answer.notes),
     ]
 
 
+def _percent(value: float | None) -> str:
+    return "?" if value is None else f"{value:g}%"
+
+
 def answer_batch(backend, path, fmt: str, echo, default_known_on: str | None = None) -> int:
-    """Answer every row of a batch CSV in input order; report bad rows on stderr; return their count."""
+    """Answer every row of a batch CSV in input order; report bad rows on stderr.
+
+    Returns the number of bad rows.
+    """
     rows = read_batch(path)
     failures = 0
     if fmt == "csv":
@@ -104,7 +120,10 @@ def answer_batch(backend, path, fmt: str, echo, default_known_on: str | None = N
             failures += 1
             echo(f"tariffkg: error: {path}:{line}: {error}", err=True)
             continue
-        echo(_csv_line(batch_row(answer)) if fmt == "csv" else json.dumps(answer.to_dict(), ensure_ascii=False))
+        if fmt == "csv":
+            echo(_csv_line(batch_row(answer)))
+        else:
+            echo(json.dumps(answer.to_dict(), ensure_ascii=False))
     return failures
 
 

@@ -285,6 +285,8 @@ def duty(hts, origin, on, as_known_on, claim, quota, content, loaded, batch, fmt
               help="A query parameter (repeatable), e.g. -p origin=JP -p date=2025-05-01.")
 @click.option("--file", "query_file", type=click.Path(path_type=Path), help="Run your own query file.")
 @click.option("--list", "list_queries", is_flag=True, help="List the stored queries and their parameters.")
+@click.option("--show", is_flag=True, help="Print the query as it runs (definitions included, "
+                                           "parameters written in) instead of running it.")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
               show_default=True)
 @click.option("--allow-service", is_flag=True, expose_value=False,
@@ -292,7 +294,7 @@ def duty(hts, origin, on, as_known_on, claim, quota, content, loaded, batch, fmt
               help="Let the embedded store run SERVICE clauses (requests to other servers).")
 @endpoint_option
 @store_option
-def query(name, params, query_file, list_queries, fmt, endpoint, timeout, store_root) -> None:
+def query(name, params, query_file, list_queries, show, fmt, endpoint, timeout, store_root) -> None:
     """Run a stored SPARQL query (or your own with --file) with parameters bound as RDF terms."""
     from kg.errors import InputError, StoreError
     from kg.queries import query_from_file, stored_queries, stored_query
@@ -300,7 +302,8 @@ def query(name, params, query_file, list_queries, fmt, endpoint, timeout, store_
 
     if list_queries:
         for stored in stored_queries().values():
-            params_text = " ".join(f"{p.name}=<{p.kind}>" for p in stored.parameters)
+            params_text = " ".join(f"{p.name}=<{p.kind}>" + (f"[{p.default}]" if p.default else "")
+                                   for p in stored.parameters)
             click.echo(f"{stored.name}  {params_text}\n    {stored.description}")
         return
     if bool(name) == bool(query_file):
@@ -315,9 +318,14 @@ def query(name, params, query_file, list_queries, fmt, endpoint, timeout, store_
         if name in values:
             raise InputError(f"-p {name} is given twice: give each parameter once")
         values[name] = value
-    bindings = stored.bind(values)
+    if show:
+        click.echo(stored.bound_text(values) if values or not query_file else stored.text)
+        return
     try:
-        rows = open_backend(endpoint, store_root, timeout).select(stored.text, bindings)
+        if query_file:
+            rows = open_backend(endpoint, store_root, timeout).select(stored.text, stored.bind(values))
+        else:
+            rows = open_backend(endpoint, store_root, timeout).select(stored.bound_text(values), {})
     except (InputError, StoreError) as error:
         raise type(error)(f"{query_file}: {error}" if query_file else str(error)) from None
     click.echo(render_rows(rows, fmt), nl=False)

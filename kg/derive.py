@@ -23,11 +23,13 @@ def rule_files() -> list[Path]:
 
 
 def derive(store: ox.Store, progress: Callable[[str, int], None] | None = None) -> int:
-    """Run every rule on the store and add its conclusions to the derived graph; return their count."""
+    """Run every rule on the store, add its conclusions to the derived graph, return their count."""
     graph = ox.NamedNode(GRAPH_DERIVED)
     total = 0
     for path in rule_files():
         triples = store.query(path.read_text(encoding="utf-8"), use_default_graph_as_union=True)
+        if not isinstance(triples, ox.QueryTriples):
+            raise TypeError(f"{path.name}: a rule must be a CONSTRUCT query")
         quads = [ox.Quad(t.subject, t.predicate, t.object, graph) for t in triples]
         store.bulk_extend(quads)
         total += len(quads)

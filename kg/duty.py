@@ -231,7 +231,8 @@ def _describe(backend, nodes: set[Identifier]) -> dict[str, dict]:
 
     if not nodes:
         return {}
-    text = substitute_parameters(stored_query("describe").text, {"node": sorted(nodes, key=str)})
+    listed: list[Identifier] = sorted(nodes, key=str)
+    text = substitute_parameters(stored_query("describe").text, {"node": listed})
     described: dict[str, dict] = {}
     for row in backend.select(text, {}):
         entry = described.setdefault(str(row["node"]), {"label": None, "sources": []})
@@ -289,7 +290,7 @@ def _base_component(row: dict, described: dict, facts: EntryFacts, notes: list[s
     """The base rate as a component, and its ad valorem percent (None when not purely ad valorem)."""
     kind = str(row.get("baseKind", "general"))
     period = str(row["measure"])
-    rate_type = row.get("rateType")
+    rate_type = row["rateType"]
     percent = _float(row.get("adValorem"))
     if facts.claim and kind != "special":
         notes.append(f"the line lists no special rate under {facts.claim} on this day: the "
@@ -303,7 +304,8 @@ def _base_component(row: dict, described: dict, facts: EntryFacts, notes: list[s
     component = Component(
         measure=period, label=f"{label}: {period_label}", authority="mfn", program=kind,
         chapter99=None, rate_type=RATE_TYPES.get(rate_type, "in words"), rate_percent=percent,
-        basis="full", ad_valorem_percent=adds or 0.0, other_rate=other, rate_text=_text(row.get("rateText")),
+        basis="full", ad_valorem_percent=adds or 0.0, other_rate=other,
+        rate_text=_text(row.get("rateText")),
         sources=described.get(period, {}).get("sources", []),
     )
     if other:
@@ -316,9 +318,9 @@ def _measure_component(key: str, entry: dict, described: dict, base_percent: flo
     """One applied measure: what it adds given the base rate, its basis and the content shares."""
     row = entry["row"]
     label = _label(described, key)
-    rate_type = row.get("rateType")
+    rate_type = row["rateType"]
     percent = _float(row.get("adValorem"))
-    basis = BASIS_METAL.get(row.get("basis"), "full")
+    basis = BASIS_METAL.get(row["basis"], "full") if row.get("basis") is not None else "full"
     other = _text(row.get("specificText"))
     notes: list[str] = []
     adds: float | None = percent if percent is not None else 0.0

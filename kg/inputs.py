@@ -12,6 +12,7 @@ from datetime import date
 import pycountry
 from rdflib import Literal, URIRef
 from rdflib.namespace import XSD
+from rdflib.term import Identifier
 
 from kg.errors import InputError
 from kg.namespaces import TKG, country_iri, hts_iri
@@ -143,7 +144,7 @@ def quota_term(text: str | None, what: str = "--quota") -> URIRef:
     return QUOTA_STATUS[value]
 
 
-def term_for(kind: str, text: str, name: str) -> URIRef | Literal | list[URIRef]:
+def term_for(kind: str, text: str, name: str) -> URIRef | Literal | list[Identifier]:
     """Convert a query parameter value by its declared kind.
 
     Kinds: hts, country, date ("today" and "not in transit" allowed), iri, iris (several, separated

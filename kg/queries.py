@@ -17,12 +17,16 @@ from pathlib import Path
 
 from rdflib.term import Identifier
 
+# A parameter's value: one RDF term, or several for a parameter of kind iris.
+Binding = Identifier | list[Identifier]
+
 from kg.errors import InputError
 from kg.inputs import term_for
 from kg.resources import queries_dir
 
+_KINDS = "hts|country|date|iri|iris|string|preference|quota"
 _PARAMETER_LINE = re.compile(
-    r"^#\s+\?(\w+)\s+(hts|country|date|iri|iris|string|preference|quota)\s+(.*?)\s*(?:\(default: ([^)]*)\))?$")
+    r"^#\s+\?(\w+)\s+(" + _KINDS + r")\s+(.*?)\s*(?:\(default: ([^)]*)\))?$")
 _INCLUDE = re.compile(r"^([ \t]*)#include[ \t]+(\w+)\(([^)]*)\)[ \t]*$", re.MULTILINE)
 _VARIABLE = re.compile(r"[?$]([A-Za-z_][A-Za-z0-9_]*)")
 # The question's parameters keep their names in every definition included.
@@ -52,7 +56,7 @@ class StoredQuery:
         """The query text with the user's values validated and written in as RDF terms."""
         return substitute_parameters(self.text, self.bind(values))
 
-    def bind(self, values: dict[str, str]) -> dict[str, Identifier]:
+    def bind(self, values: dict[str, str]) -> dict[str, Binding]:
         """Validate user values against the declared parameters and return them as RDF terms."""
         declared = {p.name: p for p in self.parameters}
         extra = sorted(set(values) - set(declared))
@@ -131,8 +135,9 @@ def compose_query(text: str, known: dict[str, Definition] | None = None) -> str:
         definition = known[name]
         actual = [v.lstrip("?$") for v in given.split()]
         if len(actual) != len(definition.arguments):
+            wanted = " ".join("?" + a for a in definition.arguments)
             raise InputError(f"#include {name}: takes {len(definition.arguments)} arguments"
-                             f" ({' '.join('?' + a for a in definition.arguments)}), got {len(actual)}")
+                             f" ({wanted}), got {len(actual)}")
         number = next(counter)
         renamed = dict(zip(definition.arguments, actual))
 
@@ -146,7 +151,8 @@ def compose_query(text: str, known: dict[str, Definition] | None = None) -> str:
 
         # Rename this definition's own variables first (its inner #include lines included, so
         # their arguments name this inclusion's variables), then expand the inner inclusions.
-        body = _INCLUDE.sub(lambda m: include(m, trail + (name,)), _VARIABLE.sub(rename, definition.body))
+        own = _VARIABLE.sub(rename, definition.body)
+        body = _INCLUDE.sub(lambda m: include(m, trail + (name,)), own)
         marked = f"# {name}({' '.join('?' + a for a in actual)})\n{body}"
         return "\n".join(indent + line if line else line for line in marked.splitlines())
 
@@ -203,7 +209,7 @@ def is_update(text: str) -> bool:
     return True
 
 
-def substitute_parameters(text: str, bindings: Mapping[str, Identifier]) -> str:
+def substitute_parameters(text: str, bindings: Mapping[str, Binding]) -> str:
     """Write each bound parameter into the query as its RDF term, wherever the query names it.
 
     The terms were validated and are serialised by rdflib's n3() (which escapes them), so no user
@@ -227,6 +233,7 @@ def substitute_parameters(text: str, bindings: Mapping[str, Identifier]) -> str:
     from kg.sparql_text import replace_variables
 
     def term(name: str) -> str | None:
-        return bindings[name].n3() if name in bindings and name not in lists else None
+        value = bindings.get(name)
+        return value.n3() if isinstance(value, Identifier) else None
 
     return replace_variables(body, term)  # variables of the code only: "?x" in a string stays

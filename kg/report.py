@@ -33,14 +33,14 @@ def coverage_text(answer: DutyAnswer) -> str:
 
 
 def text_report(answer: DutyAnswer) -> str:
-    """A readable report: header, coverage, the parts with their sources, what was not applied, notes."""
+    """A readable report: header, coverage, the parts with their sources, what did not apply, notes."""
     from kg.tables import text_table
 
     facts = answer.entry_facts
+    content = ",".join(f"{k}={v:g}" for k, v in facts["content"].items())
     given = [f"claim {facts['claim']}" if facts["claim"] else "no preference claimed",
              f"{facts['quota']} quota",
-             "content " + ",".join(f"{k}={v:g}" for k, v in facts["content"].items()) if facts["content"]
-             else "metal content not given",
+             f"content {content}" if content else "metal content not given",
              f"loaded {facts['loaded']}" if facts["loaded"] else "not in transit"]
     lines = [f"Duty on {answer.hts} from {answer.origin} entered {answer.date} "
              f"(law as known on {answer.as_known_on}; {', '.join(given)})",
@@ -54,12 +54,15 @@ def text_report(answer: DutyAnswer) -> str:
                 sources.append(source)
             refs.append(f"[{sources.index(source) + 1}]")
         adds = "?" if c.ad_valorem_percent is None else f"{c.ad_valorem_percent:g}%"
-        rate = c.other_rate if c.rate_type == "inclusive of MFN" else (
-            f"{c.rate_percent:g}%" if c.rate_percent is not None else (c.other_rate or c.rate_text or ""))
+        if c.rate_type == "inclusive of MFN" or c.rate_percent is None:
+            rate = c.other_rate or c.rate_text or ""
+        else:
+            rate = f"{c.rate_percent:g}%"
         if c.basis != "full":
             rate += f" on {c.basis}"
         body.append([c.label, c.authority, c.chapter99 or "-", rate, adds, " ".join(refs)])
-    lines.append(text_table(["part", "authority", "ch. 99", "rate", "adds", "sources"], body).rstrip())
+    header = ["part", "authority", "ch. 99", "rate", "adds", "sources"]
+    lines.append(text_table(header, body).rstrip())
     lines.append(f"TOTAL ad valorem: {total_text(answer)}")
     part_notes = [f"  * {c.label}: {note}" for c in answer.components for note in c.notes]
     if part_notes:
@@ -70,7 +73,8 @@ def text_report(answer: DutyAnswer) -> str:
     if answer.not_applied:
         lines += ["", "Not applied:"]
         for n in answer.not_applied:
-            reasons = "; ".join(r.reason + (f": {r.by_label}" if r.by_label else "") for r in n.reasons)
+            reasons = "; ".join(r.reason + (f": {r.by_label}" if r.by_label else "")
+                                for r in n.reasons)
             lines.append(f"  - {n.label}: {reasons}")
     if answer.notes:
         lines += ["", "Notes:"] + [f"  * {note}" for note in answer.notes]
@@ -89,5 +93,6 @@ def components_csv(answer: DutyAnswer) -> str:
                          "" if c.ad_valorem_percent is None else f"{c.ad_valorem_percent:g}",
                          c.other_rate or "", "; ".join(s.citation for s in c.sources), ""])
     total = "" if answer.total_ad_valorem_percent is None else f"{answer.total_ad_valorem_percent:g}"
-    writer.writerow(["TOTAL", "", "", "", "", "", total, "", "", coverage_text(answer)])
+    writer.writerow(["TOTAL", "", "", "", "", "", total, "", "",
+                     coverage_text(answer)])
     return out.getvalue()
