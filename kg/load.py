@@ -1,13 +1,18 @@
 """Put the graph into a SPARQL 1.1 server, replacing its named graphs in one step.
 
-Each graph is first uploaded into a temporary named graph through the Graph Store HTTP Protocol
-(POST appends) in large N-Triples bodies; on Oxigraph with its bulk loader (`no_transaction`),
-which is safe because nobody else uses a temporary graph. When every upload has succeeded, one
-SPARQL Update request makes the target graphs equal to the temporary ones and drops them (Oxigraph
-and Virtuoso run one request as one transaction). If anything fails before that, the temporary
-graphs are dropped and the target graphs were never touched. Temporary graphs left by a load that
-was killed are dropped by the next load, before it starts and again after it ends; a load stopped
-with SIGTERM or Ctrl-C drops its own.
+On Oxigraph (the default there, strategy "diff"): the graphs the server holds are read, the
+changes are computed here and sent in one request, which Oxigraph runs as one transaction: into
+empty graphs the triples stream as one N-Quads body to the Graph Store while they are read; a
+reload sends only what changed (nothing, for unchanged data), as one SPARQL update, or through
+temporary graphs when that update would be larger than the server takes.
+
+Elsewhere (strategy "staged"): each graph is first uploaded into a temporary named graph through
+the Graph Store HTTP Protocol (POST appends) in large N-Triples bodies. When every upload has
+succeeded, one SPARQL Update request makes the target graphs equal to the temporary ones and drops
+them (Oxigraph and Virtuoso run one request as one transaction). If anything fails before that,
+the temporary graphs are dropped and the target graphs were never touched. Temporary graphs left
+by a load that was killed are dropped by the next load, before it starts and again after it ends;
+a load stopped with SIGTERM or Ctrl-C drops its own.
 
 If the answer to the swap is lost (a timeout, a dropped connection, a gateway's 5xx), the server
 is asked what happened before anything is reported: the swap committed (the load succeeded), did
@@ -144,9 +149,9 @@ def load(
     called with the number of triples of each uploaded chunk. A failure leaves the previous graphs
     as they were. timeout bounds each request's whole wait, its retries included.
 
-    strategy "diff" computes the changes here and sends them in one update (the default on
-    Oxigraph, unless they exceed MAX_DIFF_BYTES); "staged" uploads into temporary graphs and swaps
-    them in on the server (the default elsewhere).
+    strategy "diff" computes the changes here and sends them in one request (the default on
+    Oxigraph; see load_by_diff); "staged" uploads into temporary graphs and swaps them in on the
+    server (the default elsewhere); "auto" picks by the endpoint's layout.
     """
     for graph in graphs:
         check_graph_iri(graph)
