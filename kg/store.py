@@ -64,8 +64,13 @@ class LocalStore:
     def open(cls, path: Path, timeout: float | None = None,
              allow_service: bool = False) -> LocalStore:
         """Open a built store read-only (several processes may read it at once)."""
-        from kg.worker import QueryWorker
+        from kg.worker import QueryWorker, available
 
+        if not available():  # no fork (Windows): in-process, without a time limit
+            try:
+                return cls(ox.Store.read_only(str(path)), path, None, timeout, allow_service)
+            except OSError as error:
+                raise StoreError(f"cannot open the store at {path}: {error}") from None
         worker = QueryWorker(path)
         worker.start()
         return cls(None, path, worker, timeout, allow_service)

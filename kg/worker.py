@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import resource
 import signal
 import weakref
 from pathlib import Path
@@ -27,6 +26,11 @@ DEFAULT_MEMORY_MB = 4096
 
 # A row travels as tuples of plain values: (name, kind, value, datatype or language)
 Cell = tuple[str, str, str, str | None]
+
+
+def available() -> bool:
+    """True where a worker can be forked (Linux, macOS); elsewhere queries run in-process."""
+    return "fork" in multiprocessing.get_all_start_methods()
 
 
 def memory_limit_mb() -> int:
@@ -144,10 +148,12 @@ def _serve(path: str, pipe, memory_mb: int, parent_pid: int) -> None:
         os.dup2(os.open(os.devnull, os.O_WRONLY), 2)
     except OSError:
         pass
-    limit = _address_space() + memory_mb * 1024 * 1024  # what the fork inherited, plus the cap
     try:
+        import resource
+
+        limit = _address_space() + memory_mb * 1024 * 1024  # what the fork inherited, plus the cap
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    except (ValueError, OSError):
+    except (ImportError, ValueError, OSError):
         pass
     try:
         store = ox.Store.read_only(path)
@@ -179,7 +185,7 @@ def _address_space() -> int:
     """The bytes of address space this process holds now (a fork holds its parent's)."""
     try:
         with open("/proc/self/statm") as handle:
-            return int(handle.read().split()[0]) * resource.getpagesize()
+            return int(handle.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
     except (OSError, ValueError, IndexError):
         return 0
 
