@@ -17,12 +17,12 @@ from pathlib import Path
 
 from rdflib.term import Identifier
 
-# A parameter's value: one RDF term, or several for a parameter of kind iris.
-Binding = Identifier | list[Identifier]
-
 from kg.errors import InputError
 from kg.inputs import term_for
 from kg.resources import queries_dir
+
+# A parameter's value: one RDF term, or several for a parameter of kind iris.
+Binding = Identifier | list[Identifier]
 
 _KINDS = "hts|country|date|iri|iris|string|preference|quota"
 _PARAMETER_LINE = re.compile(

@@ -190,7 +190,7 @@ class ScriptedServer:
                     pass  # the client gave up (a timeout test)
 
             def _read_chunked(self) -> bytes:
-                parts = []
+                parts: list[bytes] = []
                 while True:
                     size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
                     if size == 0:
