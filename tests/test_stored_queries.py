@@ -696,6 +696,10 @@ def grid() -> list[Question]:
     loads = cartesian(["95030000", "84713001"], ["JP", "CA"], [d("2025-04-05"), d("2025-04-09"), d("2025-05-15")],
                       [d("2025-04-01"), d("2025-04-07")])
     questions += [Question(p, o, day, day, loaded=loaded) for p, o, day, loaded in loads]
+    # The known axis: asked before an end, a ruling or a retroactive rate was known.
+    known = cartesian(["95030000", "8703230110"], ["JP", "DE"], [d("2025-08-10"), d("2026-03-01")],
+                      [d("2025-07-20"), d("2026-01-15"), d("2026-02-22")])
+    questions += [Question(p, o, day, k) for p, o, day, k in known]
     return questions
 
 
@@ -715,7 +719,7 @@ def test_the_duty_answer_matches_the_plain_rules_on_a_grid(store, rules, expecte
     assert len(GRID) >= 300
 
 
-def test_the_grid_reaches_every_rule(expected):
+def test_the_grid_reaches_every_rule(rules, expected):
     """The grid is not vacuous: every reason, every kind of base rate, every way a total is
     withheld and every rate computation is reached by some question of it."""
     reasons, kinds, seen = set(), set(), Counter()
@@ -727,13 +731,16 @@ def test_the_grid_reaches_every_rule(expected):
         seen["ruled unlawful but collected"] += bool(want.unlawful)
         seen["content share used"] += any(str(m).endswith("-derivs") and v is not None
                                           for m, v in want.applied.items())
+        seen["open-ended until its end was known"] += any(
+            (end := rules.day_of(m, URIRef(TKG_NS + "validUntil"))) is not None and question.day >= end
+            for m in want.applied)
         seen["inclusive adds nothing"] += any(str(m).endswith(("jp15-inclusive", "eu15", "autos-jp")) and v == 0.0
                                               for m, v in want.applied.items())
     assert reasons == {SUSPENDED, SUPERSEDED, INVALIDATED, EXCLUDED_PRODUCT, EXCLUDED_ORIGIN, EXEMPT,
                        OTHER_QUOTA, IN_TRANSIT, STACKED_OUT, CONTENT_SPARED}
     assert kinds == {"general", "special", "column 2"}
     assert all(seen[k] for k in ["incomplete", "gap", "ruled unlawful but collected", "content share used",
-                                 "inclusive adds nothing"]), seen
+                                 "inclusive adds nothing", "open-ended until its end was known"]), seen
 
 
 # The two wrong totals of issue 8, as duty answers.
