@@ -59,6 +59,7 @@ def curated_graph(files: Iterable[Path] = FIXTURE_FILES, lists: Path | None = FI
 def store_quads(store: LocalStore) -> dict[str, list[ox.Triple]]:
     """Every graph of a fixture store as triples by graph name (to load it into a server)."""
     graphs: dict[str, list[ox.Triple]] = {}
+    assert store._store is not None, "an in-memory store"
     for quad in store._store:
         name = quad.graph_name.value if isinstance(quad.graph_name, ox.NamedNode) else ""
         graphs.setdefault(name, []).append(ox.Triple(quad.subject, quad.predicate, quad.object))
