@@ -501,25 +501,23 @@ def diff(backend, origin: str, first: date, second: date, as_known_on: date,
     if hts:
         a = duty_answer(backend, hts, iso, first, as_known_on, facts, compare_applied=False)
         b = duty_answer(backend, hts, iso, second, as_known_on, facts, compare_applied=False)
-        missing = a.coverage.missing + [m for m in b.coverage.missing
+        lacking = a.coverage.missing + [m for m in b.coverage.missing
                                         if m not in a.coverage.missing]
-        return Diff(iso, first, second, as_known_on, a.hts, _diff_components(a, b), missing,
+        return Diff(iso, first, second, as_known_on, a.hts, _diff_components(a, b), lacking,
                     a.user_data)
     before = in_force(backend, iso, first, as_known_on)
     after = in_force(backend, iso, second, as_known_on)
     rows = _diff_measures(before, after)
-    missing = []
-    for measures, day in ((before, first), (after, second)):
-        for gap in measures.values():
-            if gap["gap"] and gap["label"] not in missing:
-                missing.append(f"{gap['label']} (in force on {day}; for some goods)")
+    missing: list[str] = []
+    for day in (first, second):
+        for label in origin_gaps(backend, iso, day, as_known_on):
+            if not any(m.startswith(label + " (") for m in missing):
+                missing.append(f"{label} (in force on {day}; for some goods)")
     return Diff(iso, first, second, as_known_on, None, rows, missing,
                 list(getattr(backend, "user_files", [])))
 
 
 def _diff_measures(before: dict[str, dict], after: dict[str, dict]) -> list[tuple[str, str, str]]:
-    before = {k: v for k, v in before.items() if not v["gap"]}
-    after = {k: v for k, v in after.items() if not v["gap"]}
     started = {k: v for k, v in after.items() if k not in before}
     ended = {k: v for k, v in before.items() if k not in after}
     rows = []
@@ -547,13 +545,21 @@ def _with_status(measure: dict) -> str:
     return f"{measure['rate']} ({measure['status']})"
 
 
+def origin_gaps(backend, iso: str, day: date, as_known_on: date) -> list[str]:
+    """The coverage gaps in force for the origin on a day, whatever the goods (origin_gaps)."""
+    query = stored_query("origin_gaps")
+    text = substitute_parameters(query.text, query.bind({
+        "origin": iso, "date": day.isoformat(), "asKnownOn": as_known_on.isoformat()}))
+    return [str(r.get("label", r["gap"])) for r in backend.select(text, {})]
+
+
 REASON_WORDS = {"Suspended": "suspended", "Superseded": "superseded", "Invalidated": "invalidated",
                 "ExcludedOrigin": "excluded origin", "ExemptUnderClaim": "exempt under the claim",
                 "OtherQuotaStatus": "other quota status", "InTransit": "in transit"}
 
 
 def in_force(backend, iso: str, day: date, as_known_on: date) -> dict[str, dict]:
-    """The measures (and coverage gaps) in force for the origin on a day, one entry per measure
+    """The measures in force for the origin on a day, one entry per measure
     with every reason that stops it for all goods in its status (measures_in_force)."""
     query = stored_query("measures_in_force")
     bindings = query.bind({"origin": iso, "date": day.isoformat(),
@@ -564,7 +570,7 @@ def in_force(backend, iso: str, day: date, as_known_on: date) -> dict[str, dict]
         key = str(r["measure"])
         entry = measures.setdefault(key, {
             "label": str(r.get("label", r["measure"])), "reasons": [],
-            "program": str(r.get("program", "")), "gap": "/id/gap/" in key,
+            "program": str(r.get("program", "")),
             "rate": f"{r['adValorem']}%" if r.get("adValorem") is not None else "",
         })
         if r.get("reason") is not None:
