@@ -360,7 +360,7 @@ def open_answer_backend(endpoint: str | None, store_root: Path | None, timeout: 
     from kg.userdata import open_user_store
 
     store, report = open_user_store(list(data_files), store_root,
-                                    progress=lambda text: click.echo(text, err=True))
+                                    progress=lambda text: click.echo(text, err=True), timeout=timeout)
     if store is None:
         click.echo(report.render("text"))
         click.echo(f"tariffkg: your files add {report.count('Violation')} violation(s) on the nodes "

@@ -41,17 +41,20 @@ def user_subjects(files: list[Path]) -> set[str]:
             if isinstance(triple.subject, ox.NamedNode)}
 
 
-def open_user_store(files: list[Path], root: Path | None = None, progress=None):
+def open_user_store(files: list[Path], root: Path | None = None, progress=None,
+                    timeout: float | None = None):
     """The store of the graph with the user's files, and the validation report of their nodes.
 
     Returns (LocalStore, report) when the files add no violation on the nodes they describe, else
     (None, report) with those findings. A file that cannot be read or parsed raises DataError.
+    timeout bounds each query on the store, as --timeout does.
     """
     from kg.build import COMPLETE_MARKER, graph_quads, is_complete
     from kg.derive import derive
     from kg.store import LocalStore
     from kg.validate import (
         ValidationReport,
+        check_class_depth,
         check_results,
         check_user_file,
         distinct_results,
@@ -63,11 +66,12 @@ def open_user_store(files: list[Path], root: Path | None = None, progress=None):
         check_user_file(path)
     target = user_store_path(paths, root)
     if is_complete(target):
-        return _marked(LocalStore.open(target), paths), ValidationReport()
+        return _marked(LocalStore.open(target, timeout), paths), ValidationReport()
     say = progress or (lambda text: None)
     say("validating your files with the graph...")
     memory = ox.Store()
     memory.bulk_extend(graph_quads(extra_files=paths))
+    check_class_depth(memory)
     mine = user_subjects(paths)
     results = [r for r in distinct_results(shacl_results(memory) + check_results(memory))
                if str(r.focus) in mine]
@@ -94,7 +98,7 @@ def open_user_store(files: list[Path], root: Path | None = None, progress=None):
     except OSError as error:
         raise StoreError(f"cannot write the store with your files at {target}: "
                          f"{error.strerror or error}") from None
-    return _marked(LocalStore.open(target), paths), report
+    return _marked(LocalStore.open(target, timeout), paths), report
 
 
 def _marked(store, paths: list[Path]):
