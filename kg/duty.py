@@ -256,9 +256,11 @@ def duty_answer(backend, hts: str, origin: str, on: date, as_known_on: date,
     iso = country_code(origin)
     if len(digits) in (4, 6):
         raise HeadingGiven(digits, lines_under(backend, digits, on), on)
-    answer = _answer(backend, digits, iso, on, as_known_on, facts)
-    if compare_applied and as_known_on != on:
-        answer.as_applied = _as_applied(answer, _answer(backend, digits, iso, on, on, facts))
+    both = compare_applied and as_known_on != on
+    applied = _answer(backend, digits, iso, on, on, facts) if both else None
+    answer = _answer(backend, digits, iso, on, as_known_on, facts)  # the view asked, asked last
+    if applied is not None:
+        answer.as_applied = _as_applied(answer, applied)
     return answer
 
 
@@ -280,6 +282,7 @@ def _answer(backend, digits: str, iso: str, on: date, as_known_on: date,
     components, not_applied, missing, notes = _assemble(base, measures, described, facts)
     notes += _product_notes(backend, product, digits, on)
     reach = _reach(backend)
+    notes += _reach_notes(reach, on, as_known_on)
     gaps = [{"gap": str(r["gap"]), "authority": _short(r.get("authority")),
              "missing": str(r.get("comment", r["gap"]))} for r in gap_rows]
     missing += [f"{g['missing']} ({_short(g['gap'])})" for g in gaps]
@@ -291,7 +294,7 @@ def _answer(backend, digits: str, iso: str, on: date, as_known_on: date,
     specific = [f"{c.other_rate} ({c.authority})" for c in components
                 if c.other_rate and c.rate_type in ("specific", "compound")]
     coverage = Coverage(complete, missing, gaps, {k: v["text"] for k, v in reach.items()},
-                        _reach_notes(reach, on, as_known_on))
+                        _beyond_reach(reach, on, as_known_on))
     return DutyAnswer(
         hts=dotted_hts(digits), origin=iso, date=on.isoformat(), as_known_on=as_known_on.isoformat(),
         entry_facts=facts.to_dict(), total_ad_valorem_percent=known if complete else None,
@@ -566,18 +569,20 @@ def _reasons(keys: list[tuple], described: dict) -> list[Reason]:
                 found.triggers.append(label)
     for found in reasons.values():
         found.triggers.sort()
+        if found.triggers:  # the label names them too, as it always has
+            found.by_label = f"{found.by_label} (because {_joined(found.triggers)} " \
+                             f"appl{'ies' if len(found.triggers) == 1 else 'y'})"
     # in a stable order (the query's row order is not): the engine may return rows either way
     return sorted(reasons.values(), key=lambda r: (r.reason, r.by_label or "", r.by or ""))
 
 
 def reason_text(reason: Reason) -> str:
     """A reason in words: 'stacking rule: R (because A and B apply)'."""
-    text = reason.reason + (f": {reason.by_label}" if reason.by_label else "")
-    if reason.triggers:
-        names = reason.triggers
-        joined = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
-        text += f" (because {joined} appl{'ies' if len(names) == 1 else 'y'})"
-    return text
+    return reason.reason + (f": {reason.by_label}" if reason.by_label else "")
+
+
+def _joined(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
 def _fact_notes(measures: dict[str, dict], facts: EntryFacts) -> list[str]:
@@ -616,6 +621,18 @@ def _reach(backend) -> dict[str, dict]:
 
 
 def _reach_notes(reach: dict, on: date, as_known_on: date) -> list[str]:
+    """Notes on how far the data reaches, for a question that passes it."""
+    notes = []
+    schedule, acts = reach.get("schedule"), reach.get("acts")
+    if schedule and on > schedule["day"]:
+        notes.append(f"the schedule's own rates reach {schedule['text']}: later HTS revisions are not in "
+                     "the graph, so the MFN rate is the one of that revision")
+    if acts and max(on, as_known_on) > acts["day"]:
+        notes.append(f"the legal acts reach {acts['text']}: later acts are not in the graph")
+    return notes
+
+
+def _beyond_reach(reach: dict, on: date, as_known_on: date) -> list[str]:
     """What the question asks past the data's reach (stated in the answer's header)."""
     notes = []
     schedule, acts = reach.get("schedule"), reach.get("acts")

@@ -248,7 +248,7 @@ def changes_between(a: DutyAnswer, b: DutyAnswer, acts: dict[str, dict]) -> list
         part = old[key]
         if key in stopped_now:
             why = stopped_now[key].reasons
-            act = next((r.by_label for r in why if r.by_label), None)
+            act = next((r.by_label.split(" (because ")[0] for r in why if r.by_label), None)
             changes.append(Change("not applied", key, part.label, part.ad_valorem_percent, None,
                                   act, "; ".join(_short_reason(r) for r in why)))
         else:
@@ -268,7 +268,8 @@ def changes_between(a: DutyAnswer, b: DutyAnswer, acts: dict[str, dict]) -> list
 
 def _short_reason(reason) -> str:
     """A reason without its triggers: 'suspended: EO 14266 pause'."""
-    return reason.reason + (f": {reason.by_label}" if reason.by_label else "")
+    label = (reason.by_label or "").split(" (because ")[0]
+    return reason.reason + (f": {label}" if label else "")
 
 
 def _same_kind(a, b) -> bool:

@@ -140,15 +140,15 @@ def test_one_rule_with_its_triggers_listed(shipped_store):
 
 
 def test_reasons_group_by_rule():
-    from kg.duty import Reason, _reasons, reason_text
+    from kg.duty import _reasons, reason_text
 
     keys = [("R", "rule", "a", None), ("R", "rule", "b", None), ("S", "pause", None, None)]
     described = {"rule": {"label": "Rule"}, "a": {"label": "A"}, "b": {"label": "B"},
                  "pause": {"label": "Pause"}}
     grouped = _reasons(keys, described)
-    assert [(r.by_label, r.triggers) for r in grouped] == [("Rule", ["A", "B"]), ("Pause", [])]
-    assert reason_text(Reason("stacking rule", "rule", "Rule", ["A", "B"])) == \
-        "stacking rule: Rule (because A and B apply)"
+    assert [(r.by_label, r.triggers) for r in grouped] == [
+        ("Rule (because A and B apply)", ["A", "B"]), ("Pause", [])]
+    assert reason_text(grouped[0]) == "R: Rule (because A and B apply)"
 
 
 # --- The Chapter 99 heading that applies ---------------------------------------------------

@@ -422,6 +422,63 @@ GOLDEN: dict[str, list[dict]] = {
          "rows": [{"notation": "8703.23.01.10", "broader": "hts/87032301"}]},
         {"params": {"product": "9999.99.99"}, "rows": []},
     ],
+    # The queries behind the broker's answers (issue 13): the lines of a heading, the statistical
+    # lines a measure names on its own, the acts behind measures, an origin's coverage gaps and
+    # the days a timeline asks.
+    "lines_under": [
+        # 8703 on 2025-05-01: its 8-digit line and that line's statistical line; no scope names
+        # either itself (the autos measure names the heading).
+        {"params": {"code": "8703", "date": "2025-05-01"},
+         "rows": [{"line": "hts/87032301", "notation": "8703.23.01", "digits": "8",
+                   "description": "Cars of 1500-3000 cc", "scoped": "false"},
+                  {"line": "hts/8703230110", "notation": "8703.23.01.10", "digits": "10",
+                   "scoped": "false"}]},
+        {"params": {"code": "9503", "date": "2025-05-01"},
+         "rows": [{"line": "hts/95030000", "notation": "9503.00.00", "digits": "8",
+                   "scoped": "false"}]},
+    ],
+    "statistical_lines": [
+        # No provision of the fixture names a statistical line on its own: the duty on 8703.23.01
+        # holds for 8703.23.01.10 (the shipped graph's case, 9401.61.40.11, is in test_honest_answers).
+        {"params": q("8703.23.01", "JP", "2025-05-01", "2025-05-01"), "rows": []},
+    ],
+    "acts_of": [
+        {"params": {"node": " ".join(ID + m for m in ["measure/autos", "measure/jp15",
+                                                        "measure/jp15-inclusive"])},
+         "rows": [{"node": "measure/autos", "enactedBy": "instrument/autos",
+                   "enacted": "Autos proclamation", "enactedOn": "2025-03-26"},
+                  {"node": "measure/jp15", "enactedBy": "instrument/rate15",
+                   "enacted": "Fifteen percent order", "enactedOn": "2025-07-31",
+                   "endedBy": "instrument/end", "ended": "Ending order", "endedOn": "2026-02-21"},
+                  {"node": "measure/jp15-inclusive", "enactedBy": "instrument/inclusive",
+                   "enacted": "Inclusive order", "enactedOn": "2025-09-04",
+                   "endedBy": "instrument/end", "ended": "Ending order", "endedOn": "2026-02-21"}]},
+    ],
+    "origin_gaps": [
+        # Croatia joins the EU on 2025-06-01: the EU shoes gap reaches it from then, whatever the
+        # goods; not the day before; no longer from 2025-09-01.
+        {"params": {"origin": "HR", "date": "2025-06-01", "asKnownOn": "2025-06-01"},
+         "rows": [{"gap": "gap/eu-shoes", "label": "EU shoes", "authority": "authority/section-301",
+                   "comment": "a made-up duty on EU shoes that the fixture does not model"}]},
+        {"params": {"origin": "HR", "date": "2025-05-31", "asKnownOn": "2025-06-01"}, "rows": []},
+        {"params": {"origin": "DE", "date": "2025-09-01", "asKnownOn": "2025-09-01"}, "rows": []},
+    ],
+    "duty_change_days": [
+        # A Japanese car, April to September 2025: entry days of the autos measure (2025-04-03),
+        # the baseline (2025-04-05) and its in-transit deadline (2025-05-27), Japan's rates and
+        # pause; known days of the orders that are retroactive or end later (the inclusive rate
+        # of 2025-09-04 reaches back to entries from 2025-08-07).
+        {"params": {"product": "8703.23.01", "origin": "JP", "from": "2025-04-01",
+                    "until": "2025-10-01"},
+         "columns": ["day", "axis"], "distinct": True,
+         "rows": [{"day": d, "axis": a} for d, a in [
+             ("2025-04-02", "known"), ("2025-04-03", "entry"), ("2025-04-05", "entry"),
+             ("2025-04-09", "known"), ("2025-04-09", "entry"), ("2025-04-10", "entry"),
+             ("2025-05-27", "entry"), ("2025-06-03", "known"), ("2025-06-04", "entry"),
+             ("2025-06-16", "known"), ("2025-06-30", "entry"), ("2025-07-07", "known"),
+             ("2025-07-09", "entry"), ("2025-07-31", "known"), ("2025-08-07", "entry"),
+             ("2025-09-04", "known"), ("2025-09-16", "entry")]]},
+    ],
 }
 
 
