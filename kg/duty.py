@@ -178,8 +178,6 @@ def question_bindings(digits: str, iso: str, on: date, as_known_on: date, facts:
 def duty_answer(backend, hts: str, origin: str, on: date, as_known_on: date,
                 facts: EntryFacts | None = None) -> DutyAnswer:
     """What duty applied to hts from origin entered on `on`, as the law was known on as_known_on."""
-    from kg.queries import substitute_parameters
-
     facts = facts or EntryFacts()
     digits = hts_digits(hts, "--hts")
     if len(digits) not in (8, 10):
@@ -187,19 +185,12 @@ def duty_answer(backend, hts: str, origin: str, on: date, as_known_on: date,
     if on < EARLIEST_ENTRY:
         raise InputError(f"--date {on}: the data begins with the 2025 HTS Basic Edition ({EARLIEST_ENTRY})")
     iso = country_code(origin)
-    product = _product(backend, digits)
     bindings = question_bindings(digits, iso, on, as_known_on, facts)
-    rows = backend.select(substitute_parameters(stored_query("duty_on_date").text, bindings), {})
-    gap_rows = backend.select(substitute_parameters(stored_query("coverage_gaps").text, {
-        name: bindings[name] for name in ("product", "origin", "date", "asKnownOn")}), {})
-    described = _describe(backend, {term for row in rows for key in ("measure", "reasonBy", "trigger",
-                                                                      "ruledUnlawfulBy")
-                                    if (term := row.get(key)) is not None})
+    product, rows, gap_rows, described, reach = _evidence(backend, digits, bindings)
     base, measures = _group(rows)
     answer = _assemble(base, measures, described, facts)
     components, not_applied, missing, notes = answer
     notes += _product_notes(product, digits, on)
-    reach = _reach(backend)
     notes += _reach_notes(reach, on, as_known_on)
     gaps = [{"gap": str(r["gap"]), "authority": _short(r.get("authority")),
              "missing": str(r.get("comment", r["gap"]))} for r in gap_rows]
@@ -213,6 +204,33 @@ def duty_answer(backend, hts: str, origin: str, on: date, as_known_on: date,
         coverage=Coverage(complete, missing, gaps, {k: v["text"] for k, v in reach.items()}),
         components=components, not_applied=not_applied, notes=notes,
     )
+
+
+def _evidence(backend, digits: str, bindings: dict):
+    """The product row, duty_on_date's and coverage_gaps' rows, the descriptions of the nodes they
+    name and the data reach: from the stored queries, or on the embedded store from the fast path
+    (kg.fast: the same stored rules' conclusions, looked up in memory; tested equal)."""
+    from kg.fast import Evaluation, Question, fast_path
+    from kg.queries import substitute_parameters
+
+    index = fast_path(backend)
+    if index is None:
+        product = _product(backend, digits)
+        rows = backend.select(substitute_parameters(stored_query("duty_on_date").text, bindings), {})
+        gap_rows = backend.select(substitute_parameters(stored_query("coverage_gaps").text, {
+            name: bindings[name] for name in ("product", "origin", "date", "asKnownOn")}), {})
+        reach = _reach(backend)
+    else:
+        found = index.product(hts_iri(digits))
+        if found is None:
+            raise InputError(f"unknown HTS code {dotted_hts(digits)}: not in any HTS revision from 2025 Basic on")
+        product = found
+        evaluation = Evaluation(index, Question.from_bindings(bindings))
+        rows, gap_rows, reach = evaluation.duty_rows(), evaluation.gap_rows(), index.reach
+    named = {term for row in rows for key in ("measure", "reasonBy", "trigger", "ruledUnlawfulBy")
+             if (term := row.get(key)) is not None}
+    described = _describe(backend, named) if index is None else index.describe(str(n) for n in named)
+    return product, rows, gap_rows, described, reach
 
 
 def _product(backend, digits: str) -> dict[str, Identifier]:
@@ -233,8 +251,16 @@ def _describe(backend, nodes: set[Identifier]) -> dict[str, dict]:
         return {}
     listed: list[Identifier] = sorted(nodes, key=str)
     text = substitute_parameters(stored_query("describe").text, {"node": listed})
+    return described_from_rows(backend.select(text, {}))
+
+
+def described_from_rows(rows: list[dict]) -> dict[str, dict]:
+    """Per node of the stored query describe's rows: its label and its sources (one per citation)."""
     described: dict[str, dict] = {}
-    for row in backend.select(text, {}):
+    # in a fixed order: a source with two pages (EO 14257 on federalregister.gov and govinfo.gov)
+    # or a node with two labels would otherwise give either, as the engine happens to list them
+    columns = ("node", "label", "source", "citation", "page")
+    for row in sorted(rows, key=lambda r: tuple(str(r.get(k, "")) for k in columns)):
         entry = described.setdefault(str(row["node"]), {"label": None, "sources": []})
         if row.get("label") is not None and entry["label"] is None:
             entry["label"] = str(row["label"])
@@ -402,14 +428,18 @@ def _reach(backend) -> dict[str, dict]:
     """How far the schedule and the acts reach (stored query data_reach), per backend."""
     from kg.queries import substitute_parameters
 
-    def compute():
-        reach = {}
-        for row in backend.select(substitute_parameters(stored_query("data_reach").text, {}), {}):
-            name = _text(row.get("identifier")) or _short(row["instrument"])
-            issued = row["issued"].toPython()
-            reach[str(row["layer"])] = {"day": issued, "text": f"{name} ({issued})"}
-        return reach
-    return _cached(backend, "data_reach", compute)
+    return _cached(backend, "data_reach", lambda: reach_from_rows(
+        backend.select(substitute_parameters(stored_query("data_reach").text, {}), {})))
+
+
+def reach_from_rows(rows: list[dict]) -> dict[str, dict]:
+    """The layers of the stored query data_reach's rows: their newest instrument and its day."""
+    reach = {}
+    for row in rows:
+        name = _text(row.get("identifier")) or _short(row["instrument"])
+        issued = row["issued"].toPython()
+        reach[str(row["layer"])] = {"day": issued, "text": f"{name} ({issued})"}
+    return reach
 
 
 def _reach_notes(reach: dict, on: date, as_known_on: date) -> list[str]:
