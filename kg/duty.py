@@ -38,6 +38,7 @@ REASONS = {
     TKG.ExemptUnderClaim: "exempt under the claim", TKG.OtherQuotaStatus: "other quota status",
     TKG.InTransit: "in transit", TKG.StackedOut: "stacking rule", TKG.ContentSpared: "content spared",
 }
+NAMED_COLUMNS = ("measure", "reasonBy", "trigger", "ruledUnlawfulBy")  # described in the answer
 RATE_TYPES = {
     TKG.AdditionalAdValorem: "additional", TKG.InclusiveOfMFN: "inclusive of MFN",
     TKG.AdValorem: "ad valorem", TKG.Specific: "specific", TKG.Compound: "compound",
@@ -186,7 +187,14 @@ def duty_answer(backend, hts: str, origin: str, on: date, as_known_on: date,
         raise InputError(f"--date {on}: the data begins with the 2025 HTS Basic Edition ({EARLIEST_ENTRY})")
     iso = country_code(origin)
     bindings = question_bindings(digits, iso, on, as_known_on, facts)
-    product, rows, gap_rows, described, reach = _evidence(backend, digits, bindings)
+    return answer_from_evidence(digits, iso, on, as_known_on, facts,
+                                *_evidence(backend, digits, bindings))
+
+
+def answer_from_evidence(digits: str, iso: str, on: date, as_known_on: date, facts: EntryFacts,
+                         product: dict, rows: list[dict], gap_rows: list[dict], described: dict,
+                         reach: dict) -> DutyAnswer:
+    """The answer from what the graph says to the question (see _evidence)."""
     base, measures = _group(rows)
     answer = _assemble(base, measures, described, facts)
     components, not_applied, missing, notes = answer
@@ -210,7 +218,7 @@ def _evidence(backend, digits: str, bindings: dict):
     """The product row, duty_on_date's and coverage_gaps' rows, the descriptions of the nodes they
     name and the data reach: from the stored queries, or on the embedded store from the fast path
     (kg.fast: the same stored rules' conclusions, looked up in memory; tested equal)."""
-    from kg.fast import Evaluation, Question, fast_path
+    from kg.fast import fast_path
     from kg.queries import substitute_parameters
 
     index = fast_path(backend)
@@ -221,16 +229,14 @@ def _evidence(backend, digits: str, bindings: dict):
             name: bindings[name] for name in ("product", "origin", "date", "asKnownOn")}), {})
         reach = _reach(backend)
     else:
-        found = index.product(hts_iri(digits))
-        if found is None:
-            raise InputError(f"unknown HTS code {dotted_hts(digits)}: not in any HTS revision from 2025 Basic on")
-        product = found
-        evaluation = Evaluation(index, Question.from_bindings(bindings))
-        rows, gap_rows, reach = evaluation.duty_rows(), evaluation.gap_rows(), index.reach
-    named = {term for row in rows for key in ("measure", "reasonBy", "trigger", "ruledUnlawfulBy")
-             if (term := row.get(key)) is not None}
-    described = _describe(backend, named) if index is None else index.describe(str(n) for n in named)
-    return product, rows, gap_rows, described, reach
+        return index.evidence(digits, bindings)
+    named = {term for row in rows for key in NAMED_COLUMNS if (term := row.get(key)) is not None}
+    return product, rows, gap_rows, _describe(backend, named), reach
+
+
+def unknown_code(digits: str) -> InputError:
+    """The error for an HTS code that no revision lists."""
+    return InputError(f"unknown HTS code {dotted_hts(digits)}: not in any HTS revision from 2025 Basic on")
 
 
 def _product(backend, digits: str) -> dict[str, Identifier]:
@@ -239,7 +245,7 @@ def _product(backend, digits: str) -> dict[str, Identifier]:
     rows = _cached(backend, ("product", digits), lambda: backend.select(substitute_parameters(
         stored_query("product").text, {"product": URIRef(hts_iri(digits))}), {}))
     if not rows:
-        raise InputError(f"unknown HTS code {dotted_hts(digits)}: not in any HTS revision from 2025 Basic on")
+        raise unknown_code(digits)
     return rows[0]
 
 

@@ -113,6 +113,7 @@ PRODUCTS_QUERY = _PREFIXES + """SELECT ?s ?validFrom ?validUntil WHERE {
 }""" % ID
 
 DESCRIBE_CHUNK = 400
+_MEMOS = ("_terms", "_described", "_columns", "_reach")  # kept in memory, never in the index file
 
 Select = Callable[[str], Iterable[dict]]
 # A value in the index: an IRI as str, or a literal as (lexical form, datatype, language).
@@ -233,20 +234,45 @@ class FastIndex:
         self.not_applied = t["notAppliedWhen"]
         self.rows = {row: _Row(t, row) for rows in t["notAppliedWhen"].values() for row in rows}
         self.excludable_by = t["excludableBy"]
-        self.triggers_of = _inverse(t["triggers"])
+        self.triggers_of = {rule: frozenset(triggers)
+                            for rule, triggers in _inverse(t["triggers"]).items()}
         self.decided = {decision: tuple((d, v) for v in values if (d := _as_date(v)) is not None)
                         for decision, values in t["decided"].items()}
         self.periods_by_line = _inverse(t["mfnLine"])
         self.column2_provisions = tuple(sorted(t["column2Provision"]))
         self.gaps = frozenset(t["coverageGap"])
         self.products = t["products"]
+        # provisions per (product scope, country its origin coverages name): only these can be
+        # in force for goods of that country (a shortcut to the provisions covers can accept)
+        self.by_scope_country: dict[tuple, tuple] = {}
+        for scope, provisions in self.provisions_by_scope.items():
+            found: dict[str, set] = {}
+            for provision in provisions:
+                for coverage in self.origin_coverage.get(provision, ()):
+                    for country, _, _ in self.coverage.get(coverage, ()):
+                        found.setdefault(country, set()).add(provision)
+            for country, named in found.items():
+                self.by_scope_country[(scope, country)] = tuple(sorted(named))
+        # not-applied rows per (measure, country their origin coverages name): the same
+        # shortcut for not_applied_row
+        self.rows_by_country: dict[tuple, tuple] = {}
+        for measure, names in self.not_applied.items():
+            found = {}
+            for name in names:
+                for coverage in self.rows[name].origins:
+                    for country, _, _ in self.coverage.get(coverage, ()):
+                        found.setdefault(country, set()).add(name)
+            for country, named in found.items():
+                self.rows_by_country[(measure, country)] = tuple(sorted(named))
         self._terms: dict = {}
+        self._described: dict = {}
+        self._columns: dict = {}
 
     def __getstate__(self) -> dict:
-        return {k: v for k, v in self.__dict__.items() if k not in ("_terms", "_reach")}
+        return {k: v for k, v in self.__dict__.items() if k not in _MEMOS}
 
     def __setstate__(self, state: dict) -> None:
-        self.__dict__.update(state, _terms={})
+        self.__dict__.update(state, _terms={}, _described={}, _columns={})
 
     # -- terms ---------------------------------------------------------------------------------
     def term(self, value: Value) -> Identifier:
@@ -260,6 +286,29 @@ class FastIndex:
             else:
                 found = URIRef(value)
             self._terms[value] = found
+        return found
+
+    def to_terms(self, rows: list[dict]) -> list[dict]:
+        """Rows of index values as rows of rdflib terms (unbound columns left out, as a store
+        does); the strings "part" and "baseKind" as plain literals."""
+        term = self.term
+        return [{k: (_PLAIN[v] if k in _PLAIN_COLUMNS else term(v))
+                 for k, v in row.items() if v is not None} for row in rows]
+
+    def measure_columns(self, measure: str, rate: str) -> list[dict]:
+        """What duty_on_date reads of a measure and its rate node: ?measure tkg:authority
+        ?authority, ?rate tkg:rateType ?rateType, and the OPTIONAL columns (each combination)."""
+        key = (measure, rate)
+        found = self._columns.get(key)
+        if found is None:
+            found = [{"authority": authority, "rateType": rate_type}
+                     for authority in self.values("authority", measure)
+                     for rate_type in self.values("rateType", rate)]
+            for column, table, subject in _OPTIONAL_COLUMNS:
+                values = self.values(table, measure if subject == "measure" else rate)
+                if values:
+                    found = [{**f, column: v} for f in found for v in values]
+            self._columns[key] = found
         return found
 
     def values(self, table: str, subject: str) -> tuple:
@@ -276,12 +325,20 @@ class FastIndex:
                 if v is not None}
 
     def describe(self, nodes: Iterable[str]) -> dict[str, dict]:
-        """Labels and sources of nodes, from the stored query describe's rows of them."""
+        """Labels and sources of nodes, from the stored query describe's rows of each."""
         from kg.duty import described_from_rows
 
-        rows = [{k: self.term(v) for k, v in row.items() if v is not None}
-                for node in nodes for row in self.described.get(node, ())]
-        return described_from_rows(rows)
+        out = {}
+        cache = self._described
+        for node in nodes:
+            found = cache.get(node)
+            if found is None:
+                rows = [{k: self.term(v) for k, v in row.items() if v is not None}
+                        for row in self.described.get(node, ())]
+                found = cache[node] = described_from_rows(rows).get(node, {})
+            if found:
+                out[node] = found
+        return out
 
     @property
     def reach(self) -> dict:
@@ -294,6 +351,20 @@ class FastIndex:
                 [{k: self.term(v) for k, v in row.items() if v is not None}
                  for row in self.reach_rows])
         return found
+
+    def evidence(self, digits: str, bindings: dict, track: set | None = None) -> tuple:
+        """What kg.duty._evidence gives for the question, from the index: the product row, the rows
+        of duty_on_date and coverage_gaps, the descriptions of the nodes named, the data reach."""
+        from kg.duty import NAMED_COLUMNS, unknown_code
+
+        product = self.product(f"{ID}hts/{digits}")
+        if product is None:
+            raise unknown_code(digits)
+        evaluation = Evaluation(self, Question.from_bindings(bindings), track)
+        rows = evaluation.duty_rows()
+        named = {str(term) for row in rows for key in NAMED_COLUMNS
+                 if (term := row.get(key)) is not None}
+        return product, rows, evaluation.gap_rows(), self.describe(named), self.reach
 
     def nodes_to_describe(self) -> set[str]:
         """Every node a duty row may name: measures, rate periods, reasons' nodes, rules, courts."""
@@ -479,13 +550,19 @@ class Question(NamedTuple):
 
 
 class Evaluation:
-    """One question asked of the index. track, if given, collects every day a day of the
-    question was compared with: the answer is the same for every entry day until the next one."""
+    """One question asked of the index.
 
-    def __init__(self, index: FastIndex, question: Question, track: set | None = None):
+    track, if given, collects every day the question's entry day was compared with (and, with
+    track_known, every day its as-known-on day was compared with): the answer stays the same for
+    every entry day up to the next of them (with track_known: when the as-known-on day moves
+    along with the entry day)."""
+
+    def __init__(self, index: FastIndex, question: Question, track: set | None = None,
+                 track_known: bool = True):
         self.ix = index
         self.q = question
         self.track = track
+        self.track_known = track_known and track is not None
         self._listed: set | None = None
         self._in_force: set | None = None
         self._why_not: dict[str, list] = {}
@@ -496,7 +573,8 @@ class Evaluation:
         q = self.q
         for entry_from, entry_until, known_from, known_until in self.ix.spans.get(window, ()):
             if self.track is not None:
-                self.track.update((entry_from, entry_until, known_from, known_until))
+                self.track.update((entry_from, entry_until, known_from, known_until)
+                                  if self.track_known else (entry_from, entry_until))
             if entry_from <= q.date < entry_until and known_from <= q.known < known_until:
                 return True
         return False
@@ -542,13 +620,13 @@ class Evaluation:
     def in_force(self) -> set:
         """The provisions with a product scope listing the goods, in force for the origin."""
         if self._in_force is None:
-            seen: set = set()
             found: set = set()
+            by_scope_country = self.ix.by_scope_country
+            origin = self.q.origin
             for scope in self.listed():
-                for provision in self.ix.provisions_by_scope.get(scope, ()):
-                    if provision not in seen:
-                        seen.add(provision)
-                        if self.in_force_for_origin(provision):
+                for country in (origin, ALL_COUNTRIES):
+                    for provision in by_scope_country.get((scope, country), ()):
+                        if provision not in found and self.in_force_for_origin(provision):
                             found.add(provision)
             self._in_force = found
         return self._in_force
@@ -559,7 +637,8 @@ class Evaluation:
         origin, the entry facts and the days."""
         q = self.q
         found = []
-        for name in self.ix.not_applied.get(measure, ()):
+        rows = self.ix.rows_by_country
+        for name in rows.get((measure, q.origin), ()) + rows.get((measure, ALL_COUNTRIES), ()):
             row = self.ix.rows[name]
             if not (any(c == ANY_CLAIM or c == q.claim for c in row.claims)
                     and any(s == ANY_QUOTA or s == q.quota for s in row.quotas)
@@ -593,7 +672,7 @@ class Evaluation:
         for rule in ix.excludable_by.get(measure, ()):
             if not self.any_window_holds(rule):
                 continue
-            for trigger in ix.triggers_of.get(rule, ()):
+            for trigger in ix.triggers_of.get(rule, frozenset()) & self.in_force():
                 if trigger == measure or not self.applies(trigger):
                     continue
                 for spares in ix.values("sparesOnlyTriggerContent", rule) or (None,):
@@ -633,7 +712,7 @@ class Evaluation:
         found = []
         for decision in self.ix.values("invalidatedBy", measure):
             for decided, value in self.ix.decided.get(decision, ()):
-                if self.track is not None:
+                if self.track_known:
                     self.track.add(decided)
                 if not decided > self.q.known:
                     found.append((decision, value))
@@ -642,6 +721,10 @@ class Evaluation:
     # -- the stored queries' rows ------------------------------------------------------------
     def duty_rows(self) -> list[dict]:
         """The rows duty_on_date gives for the question (base rows first, measures by IRI)."""
+        return self.ix.to_terms(self.raw_duty_rows())
+
+    def raw_duty_rows(self) -> list[dict]:
+        """duty_on_date's rows, of index values."""
         ix = self.ix
         rows = []
         for period, rate, kind in self.base_rate():
@@ -659,34 +742,30 @@ class Evaluation:
                 for ruling in rulings or [{}]:
                     rows += self._described_rows({"part": "measure", "measure": measure,
                                                   "rate": measure, **reason, **ruling})
-        return [{k: (Literal(v) if k in ("part", "baseKind") else ix.term(v))
-                 for k, v in row.items() if v is not None} for row in rows]
+        return rows
 
     def _described_rows(self, row: dict) -> list[dict]:
         """The row joined with what duty_on_date reads of its measure and rate node."""
-        ix = self.ix
-        measure, rate = row["measure"], row["rate"]
-        rows = []
-        for authority in ix.values("authority", measure):
-            for rate_type in ix.values("rateType", rate):
-                rows.append({**row, "authority": authority, "rateType": rate_type})
-        for key, table, subject in _OPTIONAL_COLUMNS:
-            found = ix.values(table, measure if subject == "measure" else rate)
-            if found:
-                rows = [{**r, key: v} for r in rows for v in found]
-        return rows
+        columns = self.ix.measure_columns(row["measure"], row["rate"])
+        return [{**row, **found} for found in columns]
 
     def gap_rows(self) -> list[dict]:
         """The rows coverage_gaps gives for the question."""
+        return self.ix.to_terms(self.raw_gap_rows())
+
+    def raw_gap_rows(self) -> list[dict]:
+        """coverage_gaps' rows, of index values."""
         ix = self.ix
         rows = []
         for gap in sorted(self.in_force() & ix.gaps):
             for authority in ix.values("authority", gap) or (None,):
                 for comment in ix.values("gapComment", gap) or (None,):
                     rows.append({"gap": gap, "authority": authority, "comment": comment})
-        return [{k: ix.term(v) for k, v in row.items() if v is not None} for row in rows]
+        return rows
 
 
+_PLAIN_COLUMNS = ("part", "baseKind")
+_PLAIN = {v: Literal(v) for v in ("base", "measure", "general", "special", "column 2")}
 _OPTIONAL_COLUMNS = (
     ("program", "program", "measure"),
     ("adValorem", "adValoremPercent", "rate"),
