@@ -25,6 +25,7 @@ import io
 import json
 import multiprocessing
 import os
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -52,6 +53,15 @@ class SeriesSpec:
     start: date                 # first entry day
     end: date                   # last entry day (inclusive)
     known_on: date | None       # the law as known on this day; None: as known on each entry day
+
+
+def hts_prefix(text: str) -> str:
+    """The digits of an HTS prefix, dots optional: a chapter (2 digits) up to a line (8)."""
+    digits = re.sub(r"[.\s]", "", text)
+    if not re.fullmatch(r"[0-9]{2}(?:[0-9]{2}){0,3}", digits):
+        raise InputError(f"--hts {text.strip()!r}: give a chapter, heading, subheading or line "
+                         "(2, 4, 6 or 8 digits, dots optional)")
+    return digits
 
 
 def default_prefixes() -> list[str]:
@@ -145,7 +155,7 @@ def line_periods(index, digits: str, origin: str, first: date, after: date, know
         row = dict(zip(cols, period["_values"]))
         row.update(hts=dotted_hts(digits), origin=origin,
                    valid_from=period["valid_from"].isoformat(),
-                   valid_until="" if until == stop else until.isoformat())
+                   valid_until=None if until == stop else until.isoformat())
         rows.append(row)
     return rows
 
@@ -196,9 +206,23 @@ def _line_rows(line: tuple[str, date, date]) -> list[dict]:
     return rows
 
 
-def series_rows(backend, spec: SeriesSpec, progress: Callable[[int], None] | None = None,
-                jobs: int | None = None) -> tuple[list[str], Iterator[dict]]:
-    """The columns and the rows of a series (rows by line, then origin, then period), streamed."""
+@dataclass
+class SeriesPlan:
+    """A series ready to run: its columns and lines (rows come from run)."""
+
+    columns: list[str]
+    lines: list[tuple]
+    origins: list[str]
+
+    def run(self, progress: Callable[[int], None] | None = None,
+            jobs: int | None = None) -> Iterator[dict]:
+        """The rows (by line, then origin, then period), streamed; progress(1) after each line."""
+        jobs = jobs or default_jobs(len(self.lines) * len(self.origins))
+        return _stream(self.lines, jobs, progress)
+
+
+def plan_series(backend, spec: SeriesSpec) -> SeriesPlan:
+    """Check the spec, find the lines and the candidate days of a series."""
     from kg.fast import fast_path, index_for
 
     if spec.end < spec.start:
@@ -211,11 +235,9 @@ def series_rows(backend, spec: SeriesSpec, progress: Callable[[int], None] | Non
                          f"{spec.start} and {spec.end}")
     cols = columns(index)
     _WORK.update(index=index, origins=spec.origins, known_on=spec.known_on, facts=EntryFacts(),
-                 stop=stop,
-                 columns=cols, candidates=candidate_days(backend, index, spec.start, stop,
-                                                         spec.known_on))
-    jobs = jobs or default_jobs(len(lines) * len(spec.origins))
-    return cols, _stream(lines, jobs, progress)
+                 stop=stop, columns=cols,
+                 candidates=candidate_days(backend, index, spec.start, stop, spec.known_on))
+    return SeriesPlan(cols, lines, list(spec.origins))
 
 
 def default_jobs(questions: int) -> int:
