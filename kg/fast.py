@@ -115,7 +115,8 @@ PRODUCTS_QUERY = _PREFIXES + """SELECT ?s ?validFrom ?validUntil WHERE {
 DESCRIBE_CHUNK = 400
 _MEMOS = ("_terms", "_described", "_columns", "_reach")  # kept in memory, never in the index file
 
-Select = Callable[[str], Iterable[dict]]
+Select = Callable[[str], Iterable[tuple]]  # query -> rows of index values
+Day = date  # (a NamedTuple field may not share the name of its type)
 # A value in the index: an IRI as str, or a literal as (lexical form, datatype, language).
 Value = Any
 
@@ -405,7 +406,7 @@ def build_index(select: Select, backend) -> FastIndex:
     text = stored_query("describe").text
     described: dict[str, list] = {}
     for start in range(0, len(nodes), DESCRIBE_CHUNK):
-        chunk = [URIRef(n) for n in nodes[start:start + DESCRIBE_CHUNK]]
+        chunk: list[Identifier] = [URIRef(n) for n in nodes[start:start + DESCRIBE_CHUNK]]
         for row in backend.select(substitute_parameters(text, {"node": chunk}), {}):
             values = {k: rdflib_value(v) for k, v in row.items()}
             described.setdefault(values["node"], []).append(values)
@@ -431,7 +432,8 @@ def backend_select(backend) -> Select:
     """Rows of index values from a store or endpoint's select (rows of rdflib terms)."""
 
     def select(query: str) -> Iterable[tuple]:
-        names = re.search(r"SELECT(?:\s+DISTINCT)?\s+(.*?)\s+WHERE", query, re.S).group(1).split()
+        projected = re.search(r"SELECT(?:\s+DISTINCT)?\s+(.*?)\s+WHERE", query, re.S)
+        names = projected.group(1).split() if projected else []
         for row in backend.select(query, {}):
             yield tuple(rdflib_value(row.get(name.lstrip("?"))) for name in names)
 
@@ -535,11 +537,11 @@ class Question(NamedTuple):
 
     product: str
     origin: str
-    date: date
-    known: date
+    date: Day
+    known: Day
     claim: str
     quota: str
-    loaded: date
+    loaded: Day
 
     @classmethod
     def from_bindings(cls, bindings: dict) -> Question:
@@ -712,7 +714,7 @@ class Evaluation:
         found = []
         for decision in self.ix.values("invalidatedBy", measure):
             for decided, value in self.ix.decided.get(decision, ()):
-                if self.track_known:
+                if self.track_known and self.track is not None:
                     self.track.add(decided)
                 if not decided > self.q.known:
                     found.append((decision, value))
