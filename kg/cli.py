@@ -119,14 +119,18 @@ class Seconds(click.ParamType):
 
 SECONDS = Seconds()
 
-BUILD_STEPS = 5  # ontology, timeline, user files, product lists, HTS: see kg.build.graph_quads
+# ontology, timeline, user files, product lists, HTS (kg.build.graph_quads), each stored rule
+# (kg.derive), the on-disk store (kg.build.write_store)
+BUILD_FIXED_STEPS = 6
 
 
 def build_with_progress(path: Path, force: bool = False) -> Path:
     """Build the store at path with a progress bar on stderr, one step per part of the graph."""
     from kg.build import build_store
+    from kg.derive import rule_files
 
-    with click.progressbar(length=BUILD_STEPS, label="building the store", file=sys.stderr,
+    steps = BUILD_FIXED_STEPS + len(rule_files())
+    with click.progressbar(length=steps, label="building the store", file=sys.stderr,
                            show_eta=False) as bar:
         def step_done(label: str, count: int) -> None:
             bar.label = f"built {label} ({count:,} triples)"
