@@ -193,7 +193,7 @@ def write_store(folder: Path, key: str, progress: Progress | None = None) -> Non
     The graph is put together and the rules run in an in-memory store (on the on-disk store each
     index lookup costs microseconds: the rules took three times as long there); the fast path's
     index (kg.fast) is read from it; then its quads go to disk in one bulk load of N-Quads, through
-    a temporary file beside folder so that the in-memory store is freed first.
+    a temporary file in folder so that the in-memory store is freed first.
     """
     from kg.fast import write_index_for_store
 
@@ -201,8 +201,7 @@ def write_store(folder: Path, key: str, progress: Progress | None = None) -> Non
     memory.bulk_extend(graph_quads(progress=progress))
     derive(memory, progress)
     index_step = write_index_for_store(memory, key)
-    handle, dump = tempfile.mkstemp(prefix=folder.name + ".nquads-", dir=folder.parent)
-    os.close(handle)
+    dump = str(folder / "graph.nq.building")  # inside the build's folder: gone with it if killed
     try:
         memory.dump(output=dump, format=ox.RdfFormat.N_QUADS)
         count = len(memory)

@@ -188,8 +188,10 @@ class RemoteEndpoint:
     """
 
     def __init__(self, url: str, user: str | None = None, password: str | None = None,
-                 timeout: float = 60):
+                 timeout: float = 60, require_graph: bool = True):
         from kg.http import HttpClient, check_http_url, split_credentials
+
+        self.require_graph = require_graph  # False: a server without tariff-kg's graphs is asked as is
 
         clean, given = split_credentials(url)
         self.url = check_http_url(clean)
@@ -207,8 +209,9 @@ class RemoteEndpoint:
         holds are the default graph (their union, default-graph-uri) and the named graphs
         (named-graph-uri). A server holding none of them, but the ontology in its default graph
         (everything loaded into one graph with `tariffkg load --graph`, on a server whose default
-        graph is the union), keeps its own dataset. Otherwise the endpoint holds no tariff-kg graph
-        (or not the derived graph the stored queries read): an EndpointError says so.
+        graph is the union), keeps its own dataset, and so does any server when require_graph is
+        False (a query of the user's own). Otherwise the endpoint holds no tariff-kg graph (or
+        not the derived graph the stored queries read): an EndpointError says so.
         """
         if self._dataset is None:
             present = [g for g in TARIFF_KG_GRAPHS if self._holds(f"GRAPH <{g}> {{ ?s ?p ?o }}")]
@@ -220,7 +223,7 @@ class RemoteEndpoint:
             if present:
                 self._dataset = ([("default-graph-uri", g) for g in present]
                                  + [("named-graph-uri", g) for g in present])
-            elif self._holds(f"<{ONTOLOGY_IRI}> ?p ?o"):
+            elif not self.require_graph or self._holds(f"<{ONTOLOGY_IRI}> ?p ?o"):
                 self._dataset = []
             else:
                 raise EndpointError(f"{where}: {NO_TARIFF_KG_GRAPH}")
