@@ -90,6 +90,7 @@ FACT_PATTERNS = {
     "specialRate": "?s tkg:specialRate ?o",
     "underProgram": "?s tkg:underProgram ?o",
     "column2Rate": "?s tkg:column2Rate ?o",
+    "measure": "?s a tkg:Measure . BIND(true AS ?o)",
     "column2Provision": "?s a tkg:Column2Provision . BIND(true AS ?o)",
     "coverageGap": "?s a tkg:CoverageGap . BIND(true AS ?o)",
     "gapComment": "?s a tkg:CoverageGap ; rdfs:comment ?o",
@@ -242,6 +243,7 @@ class FastIndex:
         self.periods_by_line = _inverse(t["mfnLine"])
         self.column2_provisions = tuple(sorted(t["column2Provision"]))
         self.gaps = frozenset(t["coverageGap"])
+        self.measures = frozenset(t["measure"])
         self.products = t["products"]
         # provisions per (product scope, country its origin coverages name): only these can be
         # in force for goods of that country (a shortcut to the provisions covers can accept)
@@ -720,6 +722,8 @@ class Evaluation:
                     found.append((decision, value))
         return found
 
+    # ruled_unlawful(?measure ?decision ?decided) is ruled_unlawful below
+
     # -- the stored queries' rows ------------------------------------------------------------
     def duty_rows(self) -> list[dict]:
         """The rows duty_on_date gives for the question (base rows first, measures by IRI)."""
@@ -732,7 +736,7 @@ class Evaluation:
         for period, rate, kind in self.base_rate():
             rows += self._described_rows({"part": "base", "measure": period, "rate": rate,
                                           "baseKind": kind})
-        for measure in sorted(self.in_force()):
+        for measure in sorted(self.in_force() & ix.measures):  # ?measure a tkg:Measure
             reasons = [{"reason": r, "reasonBy": by} for r, by in self.why_not(measure)]
             for reason, rule, trigger in self.stacked_out(measure):
                 for basis in ix.values("rateBasis", trigger) or (None,):
