@@ -119,6 +119,9 @@ class Seconds(click.ParamType):
 
 SECONDS = Seconds()
 
+# ontology, timeline, product lists, HTS (kg.build.graph_quads; a build has no user files), each
+# stored rule (kg.derive), the on-disk store (kg.build.write_store)
+BUILD_FIXED_STEPS = 5
 
 
 def build_with_progress(path: Path, force: bool = False) -> Path:
@@ -126,7 +129,7 @@ def build_with_progress(path: Path, force: bool = False) -> Path:
     from kg.build import build_store
     from kg.derive import rule_files
 
-    steps = 4 + len(rule_files())  # ontology, timeline, product lists, HTS (kg.build.graph_quads), rules
+    steps = BUILD_FIXED_STEPS + len(rule_files())
     with click.progressbar(length=steps, label="building the store", file=sys.stderr,
                            show_eta=False) as bar:
         def step_done(label: str, count: int) -> None:
@@ -413,7 +416,10 @@ def query(name, params, query_file, list_queries, show, fmt, endpoint, timeout, 
         return
     try:
         if query_file:
-            rows = open_backend(endpoint, store_root, timeout).select(stored.text, stored.bind(values))
+            backend = open_backend(endpoint, store_root, timeout)
+            if hasattr(backend, "require_graph"):
+                backend.require_graph = False  # a query of your own may ask any server
+            rows = backend.select(stored.text, stored.bind(values))
         else:
             rows = open_backend(endpoint, store_root, timeout).select(stored.bound_text(values), {})
     except (InputError, StoreError) as error:
@@ -596,3 +602,78 @@ def diff(first, second, origin, hts, as_known_on, fmt, strict, data_files, endpo
     if strict and not result.complete:
         click.echo("tariffkg: incomplete: " + "; ".join(result.missing), err=True)
         sys.exit(EXIT_ERROR)
+
+
+@main.command()
+@click.option("--origin", "origins", required=True, metavar="CODE[,CODE...]",
+              help="Countries of origin: ISO codes or English names, comma-separated.")
+@click.option("--hts", "prefixes", multiple=True, metavar="PREFIX",
+              help="HTS chapters, headings, subheadings or lines to cover (repeatable, or "
+                   "comma-separated; default: chapters 01-97).")
+@click.option("--from", "start", default="2025-01-01", show_default=True,
+              help="First entry day, YYYY-MM-DD.")
+@click.option("--to", "end", default=None, help="Last entry day (default: today).")
+@click.option("--as-known-on", default=None,
+              help="The law as known on this day (default: today), or 'entry' for the law as "
+                   "applied at the time (as known on each entry day).")
+@click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv",
+              show_default=True, help="CSV with a header, or JSON Lines (one object per row).")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="File to write (default: stdout); written under a temporary name, then renamed.")
+@click.option("--jobs", type=click.IntRange(min=1, max=64), default=None,
+              help="Worker processes (default: one per CPU, at most 4, for large series).")
+@endpoint_option
+@store_option
+def series(origins, prefixes, start, end, as_known_on, fmt, output, jobs, endpoint, timeout,
+           store_root) -> None:
+    """The duty on every HTS line from origins over a period: one row per period of constant duty."""
+    from datetime import date
+
+    from kg.errors import InputError
+    from kg.inputs import country_code, parse_date, parse_known_on
+    from kg.series import ENTRY, SeriesSpec, default_prefixes, hts_prefix, plan_series, write_series
+
+    codes = []
+    for part in origins.split(","):
+        if part.strip():
+            code = country_code(part)
+            if code not in codes:
+                codes.append(code)
+    if not codes:
+        raise InputError("--origin: give at least one country")
+    wanted = [hts_prefix(p) for given in prefixes for p in given.split(",") if p.strip()]
+    first = parse_date(start, "--from")
+    last = parse_date(end, "--to") if end else date.today()
+    known = None if (as_known_on or "").strip().lower() == ENTRY else parse_known_on(as_known_on)
+    spec = SeriesSpec(codes, wanted or default_prefixes(), first, last, known)
+    plan = plan_series(open_backend(endpoint, store_root, timeout), spec)
+    label = f"{len(plan.lines):,} lines x {len(codes)} origin{'s' if len(codes) > 1 else ''}"
+    with click.progressbar(length=len(plan.lines), label=label, file=sys.stderr) as bar:
+        rows = plan.run(progress=bar.update, jobs=jobs)
+        if output is None:
+            count = write_series(plan.columns, rows, fmt, click.get_text_stream("stdout"))
+        else:
+            count = _write_atomically(output, lambda out: write_series(plan.columns, rows, fmt, out))
+    click.echo(f"{count:,} rows" + (f" written to {output}" if output else ""), err=True)
+
+
+def _write_atomically(path: Path, write) -> int:
+    """Write a text file under a temporary name in its folder, then rename it into place."""
+    import os
+    import tempfile
+
+    from kg.errors import InputError
+
+    folder = path.parent if str(path.parent) else Path(".")
+    try:
+        handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=folder)
+    except OSError as error:
+        raise InputError(f"--output {path}: cannot write there: {error.strerror or error}") from None
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
+            count = write(out)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return count

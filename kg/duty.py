@@ -32,6 +32,7 @@ from kg.queries import stored_query
 EARLIEST_ENTRY = date(2025, 1, 1)
 METALS = ("steel", "aluminum", "copper")
 BASIS_METAL = {TKG.SteelContent: "steel", TKG.AluminumContent: "aluminum", TKG.CopperContent: "copper"}
+NAMED_COLUMNS = ("measure", "reasonBy", "trigger", "ruledUnlawfulBy")  # described in the answer
 REASONS = {
     TKG.Suspended: "suspended", TKG.Superseded: "superseded", TKG.Invalidated: "invalidated",
     TKG.ExcludedProduct: "excluded product", TKG.ExcludedOrigin: "excluded origin",
@@ -267,21 +268,14 @@ def duty_answer(backend, hts: str, origin: str, on: date, as_known_on: date,
 def _answer(backend, digits: str, iso: str, on: date, as_known_on: date,
             facts: EntryFacts) -> DutyAnswer:
     """The answer in one time view (as known on as_known_on)."""
-    from kg.queries import substitute_parameters
-
-    product = _product(backend, digits, on)
     bindings = question_bindings(digits, iso, on, as_known_on, facts)
-    rows = backend.select(substitute_parameters(stored_query("duty_on_date").text, bindings), {})
-    gap_rows = backend.select(substitute_parameters(stored_query("coverage_gaps").text, {
-        name: bindings[name] for name in ("product", "origin", "date", "asKnownOn")}), {})
+    product, rows, gap_rows, described, reach = _evidence(backend, digits, bindings, on)
     suffixes = _suffix_rows(backend, digits, bindings)
-    nodes = {term for row in rows for key in ("measure", "reasonBy", "trigger", "ruledUnlawfulBy")
-             if (term := row.get(key)) is not None}
-    described = _describe(backend, nodes | {row["provision"] for row in suffixes})
+    provisions = {row["provision"] for row in suffixes if str(row["provision"]) not in described}
+    described.update(_describe(backend, provisions))
     base, measures = _group(rows)
     components, not_applied, missing, notes = _assemble(base, measures, described, facts)
     notes += _product_notes(backend, product, digits, on)
-    reach = _reach(backend)
     notes += _reach_notes(reach, on, as_known_on)
     gaps = [{"gap": str(r["gap"]), "authority": _short(r.get("authority")),
              "missing": str(r.get("comment", r["gap"]))} for r in gap_rows]
@@ -372,16 +366,38 @@ def _by_suffix(rows: list[dict], described: dict) -> list[dict]:
     return list(lines.values())
 
 
+def _evidence(backend, digits: str, bindings: dict, on: date) -> tuple:
+    """The product row, duty_on_date's and coverage_gaps' rows, the descriptions of the nodes they
+    name and the data reach: from the stored queries, or on the embedded store from the fast path
+    (kg.fast: the same stored rules' conclusions, looked up in memory; tested equal)."""
+    from kg.fast import fast_path
+    from kg.queries import substitute_parameters
+
+    index = fast_path(backend)
+    if index is not None and index.product(hts_iri(digits)) is not None:
+        return index.evidence(digits, bindings)
+    product = _product(backend, digits, on)  # an unknown code fails here, naming the nearest lines
+    rows = backend.select(substitute_parameters(stored_query("duty_on_date").text, bindings), {})
+    gap_rows = backend.select(substitute_parameters(stored_query("coverage_gaps").text, {
+        name: bindings[name] for name in ("product", "origin", "date", "asKnownOn")}), {})
+    named = {term for row in rows for key in NAMED_COLUMNS if (term := row.get(key)) is not None}
+    return product, rows, gap_rows, _describe(backend, named), _reach(backend)
+
+
+def unknown_code(digits: str, near: list[str] | None = None, on: date | None = None) -> InputError:
+    """The error for an HTS code that no revision lists, naming the nearest lines if known."""
+    hint = f"; the nearest lines on {on}: {', '.join(near)}" if near else ""
+    return InputError(f"unknown HTS code {dotted_hts(digits)}: not in any HTS revision from "
+                      f"2025 Basic on{hint}")
+
+
 def _product(backend, digits: str, on: date) -> dict[str, Identifier]:
     from kg.queries import substitute_parameters
 
     rows = _cached(backend, ("product", digits), lambda: backend.select(substitute_parameters(
         stored_query("product").text, {"product": URIRef(hts_iri(digits))}), {}))
     if not rows:
-        near = nearest_lines(backend, digits, on)
-        hint = f"; the nearest lines on {on}: {', '.join(near)}" if near else ""
-        raise InputError(f"unknown HTS code {dotted_hts(digits)}: not in any HTS revision from "
-                         f"2025 Basic on{hint}")
+        raise unknown_code(digits, nearest_lines(backend, digits, on), on)
     return rows[0]
 
 
@@ -406,8 +422,16 @@ def _describe(backend, nodes: set[Identifier]) -> dict[str, dict]:
         return {}
     listed: list[Identifier] = sorted(nodes, key=str)
     text = substitute_parameters(stored_query("describe").text, {"node": listed})
+    return described_from_rows(backend.select(text, {}))
+
+
+def described_from_rows(rows: list[dict]) -> dict[str, dict]:
+    """Per node of the stored query describe's rows: its label and its sources (one per citation)."""
     described: dict[str, dict] = {}
-    for row in backend.select(text, {}):
+    # in a fixed order: a source with two pages (EO 14257 on federalregister.gov and govinfo.gov)
+    # or a node with two labels would otherwise give either, as the engine happens to list them
+    columns = ("node", "label", "source", "citation", "page")
+    for row in sorted(rows, key=lambda r: tuple(str(r.get(k, "")) for k in columns)):
         entry = described.setdefault(str(row["node"]), {"label": None, "sources": []})
         if row.get("label") is not None and entry["label"] is None:
             entry["label"] = str(row["label"])
@@ -610,14 +634,18 @@ def _reach(backend) -> dict[str, dict]:
     """How far the schedule and the acts reach (stored query data_reach), per backend."""
     from kg.queries import substitute_parameters
 
-    def compute():
-        reach = {}
-        for row in backend.select(substitute_parameters(stored_query("data_reach").text, {}), {}):
-            name = _text(row.get("identifier")) or _short(row["instrument"])
-            issued = row["issued"].toPython()
-            reach[str(row["layer"])] = {"day": issued, "text": f"{name} ({issued})"}
-        return reach
-    return _cached(backend, "data_reach", compute)
+    return _cached(backend, "data_reach", lambda: reach_from_rows(
+        backend.select(substitute_parameters(stored_query("data_reach").text, {}), {})))
+
+
+def reach_from_rows(rows: list[dict]) -> dict[str, dict]:
+    """The layers of the stored query data_reach's rows: their newest instrument and its day."""
+    reach = {}
+    for row in rows:
+        name = _text(row.get("identifier")) or _short(row["instrument"])
+        issued = row["issued"].toPython()
+        reach[str(row["layer"])] = {"day": issued, "text": f"{name} ({issued})"}
+    return reach
 
 
 def _reach_notes(reach: dict, on: date, as_known_on: date) -> list[str]:

@@ -274,9 +274,12 @@ class HttpClient:
         self.post(url, urllib.parse.urlencode({"update": text}).encode(),
                   "application/x-www-form-urlencoded", retries=retries)
 
-    def select(self, url: str, query: str, timeout: float | None = None) -> list[dict]:
-        """Run a SELECT query and return the JSON result bindings."""
-        answer = self.post(url, urllib.parse.urlencode({"query": query}).encode(),
+    def select(self, url: str, query: str, timeout: float | None = None,
+               dataset: Iterable[tuple[str, str]] = ()) -> list[dict]:
+        """Run a SELECT query and return the JSON result bindings. dataset: the protocol's
+        ("default-graph-uri", IRI) and ("named-graph-uri", IRI) parameters, if any."""
+        form = [("query", query), *dataset]
+        answer = self.post(url, urllib.parse.urlencode(form).encode(),
                            "application/x-www-form-urlencoded",
                            "application/sparql-results+json", timeout=timeout)
         try:

@@ -14,8 +14,12 @@ from rdflib import BNode, Literal, URIRef
 from rdflib.term import Identifier
 
 from kg.errors import EndpointError, InputError, StoreError
+from kg.namespaces import GRAPH_DERIVED, GRAPH_HTS, GRAPH_ONTOLOGY, GRAPH_TIMELINE, ONTOLOGY_IRI
 
 Row = dict[str, Identifier]
+# The graphs `tariffkg load` writes; a query on an endpoint reads their union (RemoteEndpoint).
+TARIFF_KG_GRAPHS = (GRAPH_ONTOLOGY, GRAPH_TIMELINE, GRAPH_HTS, GRAPH_DERIVED)
+NO_TARIFF_KG_GRAPH = "the endpoint holds no tariff-kg graph; load it with `tariffkg load`"
 
 
 def from_oxigraph(term) -> Identifier:
@@ -184,8 +188,10 @@ class RemoteEndpoint:
     """
 
     def __init__(self, url: str, user: str | None = None, password: str | None = None,
-                 timeout: float = 60):
+                 timeout: float = 60, require_graph: bool = True):
         from kg.http import HttpClient, check_http_url, split_credentials
+
+        self.require_graph = require_graph  # False: a server without tariff-kg's graphs is asked as is
 
         clean, given = split_credentials(url)
         self.url = check_http_url(clean)
@@ -193,12 +199,51 @@ class RemoteEndpoint:
         user = given.user or user
         password = given.password if given.password is not None else password
         self._client = HttpClient(user, password, self.timeout, retries=2, backoff=0.25)
+        self._dataset: list[tuple[str, str]] | None = None
+
+    def dataset(self) -> list[tuple[str, str]]:
+        """The SPARQL protocol's dataset parameters that make tariff-kg's graphs the dataset of
+        every query, whatever the server's own default graph is (asked once per endpoint).
+
+        The graphs `tariffkg load` writes (ontology, timeline, HTS, derived) that the server
+        holds are the default graph (their union, default-graph-uri) and the named graphs
+        (named-graph-uri). A server holding none of them, but the ontology in its default graph
+        (everything loaded into one graph with `tariffkg load --graph`, on a server whose default
+        graph is the union), keeps its own dataset, and so does any server when require_graph is
+        False (a query of the user's own). Otherwise the endpoint holds no tariff-kg graph (or
+        not the derived graph the stored queries read): an EndpointError says so.
+        """
+        if self._dataset is None:
+            present = [g for g in TARIFF_KG_GRAPHS if self._holds(f"GRAPH <{g}> {{ ?s ?p ?o }}")]
+            where = _redact(self.url)
+            if present and GRAPH_DERIVED not in present:
+                raise EndpointError(f"{where}: the endpoint holds tariff-kg's graphs but not the "
+                                    f"derived graph <{GRAPH_DERIVED}> the queries read; load it "
+                                    "again with `tariffkg load`")
+            if present:
+                self._dataset = ([("default-graph-uri", g) for g in present]
+                                 + [("named-graph-uri", g) for g in present])
+            elif not self.require_graph or self._holds(f"<{ONTOLOGY_IRI}> ?p ?o"):
+                self._dataset = []
+            else:
+                raise EndpointError(f"{where}: {NO_TARIFF_KG_GRAPH}")
+        return self._dataset
+
+    def _holds(self, pattern: str) -> bool:
+        """True when the pattern matches in the server's own dataset."""
+        return bool(self._client.select(self.url, f"SELECT * WHERE {{ {pattern} }} LIMIT 1"))
 
     def select(self, query: str, bindings: Mapping[str, Identifier] | None = None) -> list[Row]:
-        """Run a SELECT query on the endpoint with the bindings as a VALUES row; return the rows."""
+        """Run a SELECT query on the endpoint with the bindings as a VALUES row; return the rows.
+
+        The query's dataset is tariff-kg's graphs (see dataset), unless it names its own (FROM).
+        """
+        from kg.sparql_text import keywords
+
         text = bind_parameters(query, bindings or {})
         check_read_only_select(text, allow_service=True)  # the server decides about SERVICE
-        answers = self._client.select(self.url, strip_comment_lines(text))
+        dataset = [] if "FROM" in keywords(text) else self.dataset()
+        answers = self._client.select(self.url, strip_comment_lines(text), dataset=dataset)
         try:
             return [{name: _json_term(value) for name, value in answer.items()}
                     for answer in answers]

@@ -23,9 +23,10 @@ def free_port() -> int:
 class OxigraphServer:
     """The Oxigraph server (`oxigraph serve`) on a folder and a loopback port; stop and restart."""
 
-    def __init__(self, location: Path, port: int | None = None):
+    def __init__(self, location: Path, port: int | None = None, union_default_graph: bool = True):
         self.location = location
         self.port = port or free_port()
+        self.union_default_graph = union_default_graph
         self.process: subprocess.Popen | None = None
 
     @property
@@ -34,7 +35,8 @@ class OxigraphServer:
         return f"http://127.0.0.1:{self.port}/query"
 
     def start(self, timeout: float = 20) -> None:
-        """Start the server with a union default graph and wait until it answers."""
+        """Start the server (with a union default graph unless told otherwise) and wait until it
+        answers."""
         command = [
             "oxigraph",
             "serve",
@@ -42,8 +44,7 @@ class OxigraphServer:
             str(self.location),
             "--bind",
             f"127.0.0.1:{self.port}",
-            "--union-default-graph",
-        ]
+        ] + (["--union-default-graph"] if self.union_default_graph else [])
         self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -85,6 +86,15 @@ def oxigraph_binary() -> str:
 def oxigraph_server(oxigraph_binary, tmp_path_factory):
     """The query URL of a real Oxigraph server on loopback, stopped after the session."""
     server = OxigraphServer(tmp_path_factory.mktemp("oxigraph"))
+    server.start()
+    yield server.query_url
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def plain_oxigraph_server(oxigraph_binary, tmp_path_factory):
+    """The query URL of an Oxigraph server as it ships (no --union-default-graph)."""
+    server = OxigraphServer(tmp_path_factory.mktemp("oxigraph-plain"), union_default_graph=False)
     server.start()
     yield server.query_url
     server.stop()
