@@ -270,9 +270,24 @@ def _answer(backend, digits: str, iso: str, on: date, as_known_on: date,
     """The answer in one time view (as known on as_known_on)."""
     bindings = question_bindings(digits, iso, on, as_known_on, facts)
     product, rows, gap_rows, described, reach = _evidence(backend, digits, bindings, on)
-    suffixes = _suffix_rows(backend, digits, bindings)
+    return answer_from_evidence(digits, iso, on, as_known_on, facts, product, rows, gap_rows,
+                                described, reach, backend=backend)
+
+
+def answer_from_evidence(digits: str, iso: str, on: date, as_known_on: date, facts: EntryFacts,
+                         product: dict, rows: list[dict], gap_rows: list[dict], described: dict,
+                         reach: dict, backend=None) -> DutyAnswer:
+    """The answer from what the graph says to the question (see _evidence).
+
+    backend, when given, is also asked what the evidence does not hold: the statistical lines
+    under an 8-digit line that a provision treats apart, and the nearest lines of a code that was
+    not in the HTS on the day. A series (kg.series) gives none: it answers per 8-digit line.
+    """
+    bindings = question_bindings(digits, iso, on, as_known_on, facts)
+    suffixes = _suffix_rows(backend, digits, bindings) if backend is not None else []
     provisions = {row["provision"] for row in suffixes if str(row["provision"]) not in described}
-    described.update(_describe(backend, provisions))
+    if provisions:
+        described = {**described, **_describe(backend, provisions)}
     base, measures = _group(rows)
     components, not_applied, missing, notes = _assemble(base, measures, described, facts)
     notes += _product_notes(backend, product, digits, on)
@@ -624,7 +639,7 @@ def _fact_notes(measures: dict[str, dict], facts: EntryFacts) -> list[str]:
 def _product_notes(backend, product: dict, digits: str, on: date) -> list[str]:
     start, end = product.get("validFrom"), product.get("validUntil")
     if (start and on < start.toPython()) or (end and on >= end.toPython()):
-        near = nearest_lines(backend, digits, on)
+        near = nearest_lines(backend, digits, on) if backend is not None else []
         return [f"{dotted_hts(digits)} was not a line of the HTS on {on}"
                 + (f" (the nearest lines that were: {', '.join(near)})" if near else "")]
     return []
