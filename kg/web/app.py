@@ -97,7 +97,7 @@ def create_app(backend, store_path: Path | None = None, query_timeout: float = 3
 
     @app.exception_handler(InputError)
     async def input_error(request: Request, error: InputError):
-        return error_json(error, 400)
+        return error_json(q.from_cli_error(error), 400)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, error: RequestValidationError):

@@ -48,24 +48,25 @@ class Step:
         }
 
 
-def change_days(backend, start: date, end: date, as_known_on: date) -> list[date]:
-    """The entry days in (start, end] on which the law can change (stored query change_days)."""
+def change_days(backend, as_known_on: date, start: date = date(2025, 1, 1),
+                until: date = date(9999, 12, 31)) -> list[date]:
+    """The entry days in [start, until) on which the law, as known on a day, can change for some
+    goods (stored query change_days)."""
     text = substitute_parameters(stored_query("change_days").text, {
-        "from": date_term(start + timedelta(days=1)),
-        "until": date_term(end + timedelta(days=1)),
-        "asKnownOn": date_term(as_known_on),
+        "from": date_term(start), "until": date_term(until), "asKnownOn": date_term(as_known_on),
     })
     return sorted({row["day"].toPython() for row in backend.select(text, {})})
 
 
-def steps(backend, answer: Answer, start: date, end: date, as_known_on: date,
+def steps(answer: Answer, start: date, end: date, days: list[date],
           workers: int = 2) -> list[Step]:
-    """The duty as a step function over [start, end]: one step per change of the answer."""
-    days = [start] + change_days(backend, start, end, as_known_on)
+    """The duty as a step function over [start, end]: the answer on start and on every change
+    day inside the period, equal neighbours merged."""
+    probes = [start] + sorted(d for d in set(days) if start < d <= end)
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        answers = list(pool.map(answer, days))
+        answers = list(pool.map(answer, probes))
     result: list[Step] = []
-    for day, current in zip(days, answers):
+    for day, current in zip(probes, answers):
         if result and _same(result[-1].answer, current):
             continue
         changes = what_changed(result[-1].answer, current) if result else []

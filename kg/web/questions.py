@@ -83,7 +83,7 @@ def required(params: Mapping[str, str], name: str, meaning: str) -> str:
 
 def hts_line(text: str, name: str = "hts") -> str:
     """The digits of an 8- or 10-digit HTS line."""
-    digits = hts_digits(text, name)
+    digits = _checked(name, hts_digits, text, name)
     if len(digits) not in (8, 10):
         raise ParameterError(name, f"{dotted_hts(digits)} is a heading or subheading: give a "
                                    "tariff line (8 digits) or a statistical line (10 digits)")

@@ -29,6 +29,7 @@ class Service:
         self.codes = CodeIndex(backend)
         self._answers: OrderedDict[tuple, DutyAnswer] = OrderedDict()
         self._events: dict[str, list[dict]] = {}
+        self._days: OrderedDict[date, list[date]] = OrderedDict()
         self._lock = threading.Lock()
         self._cache_size = cache_size
 
@@ -59,7 +60,19 @@ class Service:
             return self.duty(DutyQuestion(hts, origin, day, as_known_on, facts))
 
         answer(period.start)  # an unknown line fails here, once
-        return history.steps(self.backend, answer, period.start, period.end, as_known_on)
+        return history.steps(answer, period.start, period.end, self.change_days(as_known_on))
+
+    def change_days(self, as_known_on: date) -> list[date]:
+        """Every day on which the law as known on as_known_on can change (kept per day)."""
+        with self._lock:
+            found = self._days.get(as_known_on)
+        if found is None:
+            found = history.change_days(self.backend, as_known_on)
+            with self._lock:
+                self._days[as_known_on] = found
+                while len(self._days) > 64:
+                    self._days.popitem(last=False)
+        return found
 
     def timeline(self, hts: str, origin: str, period: Period, as_known_on: date,
                  facts: EntryFacts | None = None) -> dict:

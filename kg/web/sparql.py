@@ -103,6 +103,13 @@ def uses_service(query: str) -> bool:
     return bool(_SERVICE.search(_TOKENS.sub(" ", query)))
 
 
+def is_update(query: str) -> bool:
+    """True when the text is a SPARQL 1.1 Update (parsed by rdflib, as `tariffkg query` does)."""
+    from kg.queries import is_update as parses_as_update
+
+    return parses_as_update(query)
+
+
 def choose_type(accept: str, offered: dict[str, str]) -> str | None:
     """The media type of `offered` that the Accept header prefers (the first offered for */* or
     no header), or None when it accepts none of them."""
@@ -219,7 +226,11 @@ class QueryRunner:
             with self._lock:
                 self._idle.append(worker)
         if answer[0] == "error":
-            raise SparqlError(answer[1], answer[2])
+            status, message = answer[1], answer[2]
+            if status == 400 and message.startswith("query: SPARQL syntax") and \
+                    is_update(request.query):
+                raise SparqlError(403, "this endpoint is read-only: SPARQL updates are refused")
+            raise SparqlError(status, message)
         return answer[1], answer[2]
 
     def close(self) -> None:
