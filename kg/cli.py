@@ -379,7 +379,8 @@ def serve(host: str, port: int, query_timeout: float, endpoint, timeout, store_r
         click.echo(f"note: listening on {host}: other machines can reach this server", err=True)
     shown = f"[{host}]" if ":" in host else host
     click.echo(f"tariff-kg serving on http://{shown}:{port}/ (Ctrl-C stops it)", err=True)
-    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning",
+                                           timeout_graceful_shutdown=5))
     try:
         server.run()
     except SystemExit:  # uvicorn exits when it cannot bind, after logging why
