@@ -91,7 +91,7 @@ def _axes(start: date, end: date, top_value: float, x, y) -> list[str]:
 
 
 def _months(start: date, end: date) -> list[date]:
-    months = []
+    months: list[date] = []
     year, month = start.year, start.month
     while True:
         first = date(year, month, 1)

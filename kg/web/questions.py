@@ -156,14 +156,17 @@ def _checked(name: str, check, *args):
         raise ParameterError(name, str(error)) from None
 
 
+Day = date  # (a field below is called `date`)
+
+
 @dataclass(frozen=True)
 class DutyQuestion:
     """One duty question: a line, an origin, an entry date, a day of knowledge, the entry facts."""
 
     hts: str
     origin: str
-    date: date
-    as_known_on: date
+    date: Day
+    as_known_on: Day
     facts: EntryFacts = field(default_factory=EntryFacts)
 
     def key(self) -> tuple:

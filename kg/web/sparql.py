@@ -137,7 +137,7 @@ def choose_type(accept: str, offered: dict[str, str]) -> str | None:
 
 
 class _Limited(io.BytesIO):
-    def write(self, data) -> int:  # type: ignore[override]
+    def write(self, data) -> int:
         if self.tell() + len(data) > MAX_RESULT_BYTES:
             raise OverflowError("result too large")
         return super().write(data)
