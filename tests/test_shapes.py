@@ -101,7 +101,7 @@ def test_no_fixture_is_orphaned_or_dropped():
     files = fixture_files()
     assert len(files) == 2 * len(names)
     assert {p.name.split(".")[0] for p in files} == set(names)
-    assert len(names) >= 78  # 68 shapes + 10 checks when written; lower means a rule was lost
+    assert len(names) >= 79  # 68 shapes + 11 checks when written; lower means a rule was lost
 
 
 @pytest.mark.parametrize("path", fixture_files(), ids=lambda p: p.name)
