@@ -186,3 +186,20 @@ def test_choose_type():
                        offered) == "text/csv"
     assert choose_type("application/*", offered) == "application/sparql-results+json"
     assert choose_type("text/csv;q=0", offered) is None
+
+
+def test_a_result_over_the_cap_is_refused(monkeypatch):
+    import pyoxigraph as ox
+
+    from kg.web import sparql
+
+    store = ox.Store()
+    graph = ox.NamedNode("urn:g")
+    for number in range(500):
+        store.add(ox.Quad(ox.NamedNode(f"urn:s{number}"), ox.NamedNode("urn:p"),
+                          ox.Literal(str(number)), graph))
+    request = sparql.QueryRequest("SELECT * WHERE { ?s ?p ?o }")
+    assert sparql._answer(ox, store, [graph], request)[0] == "ok"
+    monkeypatch.setattr(sparql, "MAX_RESULT_BYTES", 2048)
+    status, code, message = sparql._answer(ox, store, [graph], request)
+    assert (status, code) == ("error", 400) and "add a LIMIT" in message

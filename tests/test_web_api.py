@@ -15,6 +15,7 @@ import os
 import re
 import socket
 import subprocess
+import xml.etree.ElementTree as ET
 
 import pytest
 from click.testing import CliRunner
@@ -313,3 +314,42 @@ def test_over_an_unreachable_endpoint_answers_are_502_and_sparql_501(shipped_sto
         assert status == 501 and "--endpoint" in body["error"]
     finally:
         served.stop()
+
+
+# --- what reaches the page is escaped; the chart's marks -----------------------------------------
+
+def test_what_a_user_types_is_escaped_on_the_page(server):
+    hostile = '<script>alert("x")</script>'
+    for params in ({"hts": hostile, "origin": "JP", "date": "2025-09-16"},
+                   {"hts": "8703.23.01", "origin": hostile, "date": "2025-09-16"},
+                   {"hts": "8703.23.01", "origin": "JP", "date": hostile}):
+        status, _, body = server.request("/", params)
+        assert status == 200 and 'id="error"' in body.decode()
+        assert "<script>alert" not in body.decode()
+        assert "&lt;script&gt;" in body.decode()
+
+
+def test_the_chart_marks_acts_rulings_and_negotiations_differently():
+    from datetime import date
+
+    from kg.web.chart import timeline_svg
+
+    steps = [{"from": "2025-01-01", "until": "2025-04-03", "total_ad_valorem_percent": 2.5,
+              "known_part_percent": 2.5, "changes": []},
+             {"from": "2025-04-03", "until": "2025-06-01", "total_ad_valorem_percent": None,
+              "known_part_percent": 27.5, "changes": [
+                  {"change": "started", "label": "a <b> measure", "detail": "25%",
+                   "sources": [{"citation": "Proclamation 10908",
+                                "url": "https://www.govinfo.gov/x"}]}]}]
+    events = [{"date": "2025-02-20", "kind": "court ruling", "label": "A v. B", "url": None},
+              {"date": "2025-03-01", "kind": "negotiation", "label": "talks & more",
+               "url": "javascript:alert(1)"}]
+    svg = timeline_svg(steps, events, date(2025, 1, 1), date(2025, 5, 31), date(2025, 4, 10),
+                       "title")
+    root = ET.fromstring(svg)  # well-formed XML: every label escaped
+    ns = "{http://www.w3.org/2000/svg}"
+    classes = [element.get("class") for element in root.iter()]
+    assert classes.count("mark mark-act") == 1 and classes.count("mark mark-court") == 1
+    assert classes.count("mark mark-negotiation") == 1 and "step incomplete" in classes
+    assert [a.get("href") for a in root.iter(f"{ns}a")] == ["https://www.govinfo.gov/x"]
+    assert "a &lt;b&gt; measure" in svg and "talks &amp; more" in svg

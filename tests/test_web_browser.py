@@ -145,9 +145,12 @@ def _screenshot_on_request(request, server, browser):
     yield
     target = os.environ.get("TARIFFKG_SCREENSHOT")
     if target and shutil.which(CHROMIUM):
-        browser.set_window_size(1280, 1500)
+        browser.set_window_size(1200, 1000)
         browser.get(f"{server.url}/?hts=8703.23.01&origin=JP&date=2025-08-08&as_known_on="
-                    f"{KNOWN}&from=2025-03-01&to=2025-12-31")
-        wait_for(browser, "#timeline svg.timeline-chart", timeout=300)
-        wait_for(browser, "#diff #changes", timeout=300)
+                    f"{KNOWN}&from=2025-03-01&to=2026-06-30")
+        wait_for(browser, "#timeline svg.timeline-chart", timeout=600)
+        bottom = browser.execute_script(
+            "return document.querySelector('#timeline .legend').getBoundingClientRect().bottom"
+            " + window.scrollY")
+        browser.set_window_size(1200, int(bottom) + 24)
         browser.save_screenshot(target)

@@ -172,6 +172,6 @@ def _event_marks(events: list[dict], start: date, end: date, x) -> list[str]:
 
 
 def _linked(shape: str, url: str | None) -> str:
-    if not url:
+    if not url or not url.startswith(("https://", "http://")):
         return shape
     return f'<a href="{escape(url, quote=True)}" target="_blank" rel="noopener">{shape}</a>'

@@ -179,7 +179,7 @@ def _answer(ox, store, union, request: QueryRequest) -> tuple:
     except SyntaxError as error:
         return ("error", 400, f"query: SPARQL syntax error: {str(error)[:300]}")
     except OverflowError:
-        return ("error", 400, f"the result is larger than {MAX_RESULT_BYTES // 2**20} MiB: "
+        return ("error", 400, f"the result is larger than {MAX_RESULT_BYTES / 2**20:g} MiB: "
                               "add a LIMIT")
     except (OSError, ValueError) as error:
         return ("error", 400, f"the query failed: {str(error)[:300]}")
