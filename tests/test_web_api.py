@@ -185,7 +185,7 @@ def test_series_rows_are_the_duty_on_their_first_day(server):
     params = {"origin": "JP,KR", "hts": "8703.23.01", "as_known_on": KNOWN, **SEPTEMBER}
     status, body = server.json("/api/series", params)
     assert status == 200, body
-    assert body["origins"] == ["JP", "KR"]
+    assert body["origins"] == ["JP", "KR"] and body["hts"] == ["87032301"]
     for origin in ("JP", "KR"):
         rows = [row for row in body["rows"] if row["origin"] == origin]
         assert rows[0]["valid_from"] == "2025-09-01" and rows[-1]["valid_until"] == "2025-10-01"
@@ -206,6 +206,8 @@ def test_series_rows_are_the_duty_on_their_first_day(server):
     ({"hts": "8703.23.01"}, "origin", "missing"),
     ({"origin": "JP"}, "hts", "missing"),
     ({"origin": "JP", "hts": "87"}, "hts", "at most"),
+    ({"origin": "JP", "hts": "8703.23.01,8703.24,8708"}, "hts", "at most"),
+    ({"origin": "JP", "hts": "0000"}, "hts", "no tariff line"),
     ({"origin": "JP", "hts": "8x"}, "hts", "not an HTS"),
     ({"origin": "JP,Atlantis", "hts": "8703.23.01"}, "origin", "unknown country"),
     ({"origin": "JP", "hts": "8703.23.01", "format": "xlsx"}, "format", "json or csv"),
@@ -353,3 +355,29 @@ def test_the_chart_marks_acts_rulings_and_negotiations_differently():
     assert classes.count("mark mark-negotiation") == 1 and "step incomplete" in classes
     assert [a.get("href") for a in root.iter(f"{ns}a")] == ["https://www.govinfo.gov/x"]
     assert "a &lt;b&gt; measure" in svg and "talks &amp; more" in svg
+
+
+def test_steps_merge_equal_neighbours_and_say_what_changed():
+    from datetime import date
+
+    from kg.duty import Component, Coverage, DutyAnswer, Source
+    from kg.web.history import steps
+
+    def part(measure: str, adds: float) -> Component:
+        return Component(measure, measure.upper(), "x", None, None, "additional", adds, "full",
+                         adds, None, None, [Source(f"act of {measure}", "https://example.org")])
+
+    def answer(day: date) -> DutyAnswer:
+        parts = [part("base", 2.5)] + ([part("extra", 25.0)] if day >= date(2025, 4, 3) else [])
+        total = sum(p.ad_valorem_percent or 0 for p in parts)
+        return DutyAnswer("8703.23.01", "JP", day.isoformat(), "2026-12-01", {}, total, total,
+                          Coverage(True, [], [], {}), parts, [], [])
+
+    days = [date(2025, 3, 4), date(2025, 4, 3), date(2025, 5, 1), date(2026, 1, 1)]
+    found = steps(answer, date(2025, 3, 1), date(2025, 12, 31), days, workers=1)
+    assert [(s.start, s.until, s.answer.total_ad_valorem_percent) for s in found] == [
+        (date(2025, 3, 1), date(2025, 4, 3), 2.5), (date(2025, 4, 3), date(2026, 1, 1), 27.5)]
+    assert found[0].changes == []
+    assert found[1].changes == [{"change": "started", "label": "EXTRA", "detail": "25%",
+                                 "sources": [{"citation": "act of extra",
+                                              "url": "https://example.org"}]}]

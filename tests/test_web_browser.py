@@ -152,5 +152,6 @@ def _screenshot_on_request(request, server, browser):
         bottom = browser.execute_script(
             "return document.querySelector('#timeline .legend').getBoundingClientRect().bottom"
             " + window.scrollY")
-        browser.set_window_size(1200, int(bottom) + 24)
+        frame = browser.execute_script("return window.outerHeight - window.innerHeight")
+        browser.set_window_size(1200, int(bottom) + int(frame) + 24)
         browser.save_screenshot(target)

@@ -53,8 +53,8 @@ DIFF_PARAMETERS = {**PARAMETERS, "origin": "country of origin (default: JP)",
                    "hts": "compare the duty on this line instead of the origin's measures",
                    "from": "first day, YYYY-MM-DD", "to": "second day, YYYY-MM-DD"}
 SERIES_PARAMETERS = {**PARAMETERS, "origin": "one or more countries of origin, comma-separated",
-                     "hts": "an HTS chapter, heading, subheading or line (its tariff lines, at "
-                            "most 12)", "format": "json (default) or csv"}
+                     "hts": "HTS chapters, headings or lines, comma-separated (their tariff "
+                            "lines, at most 12)", "format": "json (default) or csv"}
 
 
 def openapi_parameters(names: tuple[str, ...], required: tuple[str, ...] = (),
@@ -172,16 +172,18 @@ def create_app(backend, store_path: Path | None = None, query_timeout: float = 3
         origins = [q.origin(part) for part in
                    q.required(params, "origin", "one or more countries, e.g. JP,KR").split(",")
                    if part.strip()]
-        prefix = q.hts_prefix(q.required(params, "hts", "an HTS chapter, heading or line"))
+        prefixes = [q.hts_prefix(part) for part in q.required(
+            params, "hts", "one or more HTS chapters, headings or lines").split(",")
+            if part.strip()]
         period = q.period(params, FIRST_DAY, today())
         known = q.known_on(q.value(params, "as_known_on"), today=today())
         fmt = q.value(params, "format") or "json"
         if fmt not in ("json", "csv"):
             raise q.ParameterError("format", f"{fmt!r}: give json or csv")
-        rows = service.series(origins, prefix, period, known)
+        rows = service.series(origins, prefixes, period, known)
         if fmt == "csv":
             return Response(_series_csv(rows), media_type="text/csv; charset=utf-8")
-        return JSONResponse({"origins": origins, "hts": prefix, "from": period.start.isoformat(),
+        return JSONResponse({"origins": origins, "hts": prefixes, "from": period.start.isoformat(),
                              "to": period.end.isoformat(), "as_known_on": known.isoformat(),
                              "rows": rows})
 

@@ -102,10 +102,10 @@ class Service:
         after = self.duty(DutyQuestion(hts, origin, second, as_known_on, facts))
         return head | {"hts": before.hts} | history.product_diff(before, after)
 
-    def series(self, origins: list[str], prefix: str, period: Period,
+    def series(self, origins: list[str], prefixes: list[str], period: Period,
                as_known_on: date) -> list[dict]:
-        """Rows of constant duty for every tariff line under the prefix and every origin."""
-        lines = self.lines_under(prefix)
+        """Rows of constant duty for every tariff line under the prefixes and every origin."""
+        lines = self.lines_under(prefixes)
         rows = []
         for origin in origins:
             for line in lines:
@@ -113,17 +113,20 @@ class Service:
                 rows += history.series_rows(steps[0].answer.hts, origin, steps)
         return rows
 
-    def lines_under(self, prefix: str) -> list[str]:
-        """The digits of the tariff lines under an HTS prefix (at most MAX_SERIES_LINES)."""
-        if len(prefix) >= 8:
-            return [prefix[:8]]
-        lines = [code.digits for code in self.codes.lines_under(prefix)]
-        if not lines:
-            raise ParameterError("hts", f"no tariff line starts with {prefix}")
+    def lines_under(self, prefixes: list[str]) -> list[str]:
+        """The digits of the tariff lines under the HTS prefixes (at most MAX_SERIES_LINES)."""
+        lines: list[str] = []
+        for prefix in prefixes:
+            found = ([prefix[:8]] if len(prefix) >= 8 else
+                     [code.digits for code in self.codes.lines_under(prefix)])
+            if not found:
+                raise ParameterError("hts", f"no tariff line starts with {prefix}")
+            lines += [line for line in found if line not in lines]
         if len(lines) > MAX_SERIES_LINES:
-            raise ParameterError("hts", f"{prefix} has {len(lines)} tariff lines; the web API "
-                                        f"answers at most {MAX_SERIES_LINES} (give a longer "
-                                        "prefix, or use `tariffkg series` for whole chapters)")
+            raise ParameterError("hts", f"{','.join(prefixes)} holds {len(lines)} tariff lines; "
+                                        f"the web API answers at most {MAX_SERIES_LINES} (give "
+                                        "longer prefixes, or use `tariffkg series` for whole "
+                                        "chapters)")
         return lines
 
     def search(self, text: str, limit: int = 20) -> list[dict]:
