@@ -294,6 +294,15 @@ def test_serve_listens_on_loopback_by_default():
     assert result.exit_code == 0 and "127.0.0.1" in result.output
 
 
+def test_serve_without_the_web_extra_says_what_to_install(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "uvicorn", None)  # as if uvicorn were not installed
+    result = CliRunner().invoke(main, ["serve"])
+    assert result.exit_code == 2
+    assert "pip install 'tariff-kg[web]'" in result.stderr and "uvicorn" in result.stderr
+
+
 def test_serve_says_when_the_port_is_taken(shipped_store_root):
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))

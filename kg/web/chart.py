@@ -145,8 +145,10 @@ def _act_marks(steps: list[dict], start: date, end: date, x) -> list[str]:
 
 
 def _change_text(change: dict) -> str:
+    """A change in words: its kind, the part, the detail and the acts (their citations)."""
     citations = ", ".join(s["citation"] for s in change.get("sources", []))
-    text = f"{change['change']}: {change['label']}"
+    citations = citations or change.get("act") or ""
+    text = f"{change.get('change') or change.get('kind')}: {change['label']}"
     if change.get("detail"):
         text += f" ({change['detail']})"
     return text + (f" [{citations}]" if citations else "")
