@@ -73,7 +73,7 @@ def question(row: dict[str, str], default_known_on: str | None) -> tuple:
     return (hts_digits(row["hts"], "column hts"), country_code(row["origin"]),
             parse_date(row["date"], "column date"),
             parse_known_on(known) if known is None or row.get("as_known_on") is None
-            else parse_date(known, "column as_known_on"), facts)
+            else parse_known_on(known, what="column as_known_on"), facts)
 
 
 def batch_row(answer: DutyAnswer) -> list[str]:

@@ -3,7 +3,8 @@
 A store is built once per set of sources: its folder is named after a fingerprint of every source
 file, so a changed source gives a new store and an old one is never reused by mistake. A build
 writes into a temporary folder and renames it into place when complete, so an interrupted build or
-two builds at once never leave a half-written store behind.
+two builds at once never leave a half-written store behind. A rebuild (--force) sets the old store
+aside by a rename before removing it, so the store folder is never a half-deleted store either.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import hashlib
 import os
 import shutil
 import tempfile
+import uuid
 from collections.abc import Callable, Iterable, Iterator
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -30,6 +32,9 @@ from kg.resources import data_dir, ontology_dir
 
 COMPLETE_MARKER = "BUILD-COMPLETE"
 BUILDING = ".building-"
+RETIRED = ".retired-"
+
+TOKEN_LIMIT_MB = 16  # pyoxigraph's parser refuses longer literals and IRIs
 
 Progress = Callable[[str, int], None]
 
@@ -79,6 +84,9 @@ def turtle_triples(path: Path) -> Iterator[ox.Triple]:
     except SyntaxError as error:
         line = f":{error.lineno}" if error.lineno else ""
         raise DataError(f"{path}{line}: Turtle syntax error: {error.msg}") from None
+    except MemoryError as error:  # pyoxigraph's cap on one token (a literal or an IRI)
+        raise DataError(f"{path}: a literal or IRI is too long to read ({error}: at most "
+                        f"{TOKEN_LIMIT_MB} MiB per token)") from None
     except OSError as error:
         raise DataError(f"{path}: cannot read: {error.strerror or error}") from None
 
@@ -172,9 +180,7 @@ def build_store(path: Path, progress: Progress | None = None, force: bool = Fals
         store.flush()
         del store
         (tmp / COMPLETE_MARKER).write_text(fingerprint() + "\n")
-        if force and path.exists():
-            shutil.rmtree(path)
-        _move_into_place(tmp, path)
+        _move_into_place(tmp, path, replace=force)
     except OSError as error:
         shutil.rmtree(tmp, ignore_errors=True)
         raise StoreError(f"cannot build the store at {path}: {error.strerror or error}") from None
@@ -187,16 +193,18 @@ def build_store(path: Path, progress: Progress | None = None, force: bool = Fals
 def remove_stale_builds(path: Path) -> list[Path]:
     """Remove the temporary folders of builds of path whose process is gone (killed mid-way).
 
-    A build's temporary folder is named PATH.building-PID-RANDOM; the folder of a process that
-    still runs (a concurrent build) is left alone. Returns the folders removed.
+    A build's temporary folder is named PATH.building-PID-RANDOM, a replaced store set aside for
+    removal PATH.retired-PID-RANDOM; the folders of a process that still runs (a concurrent build)
+    are left alone. Returns the folders removed.
     """
     removed = []
-    for folder in path.parent.glob(path.name + BUILDING + "*"):
-        pid = folder.name[len(path.name + BUILDING):].split("-", 1)[0]
-        if pid.isdigit() and _alive(int(pid)):
-            continue
-        shutil.rmtree(folder, ignore_errors=True)
-        removed.append(folder)
+    for marker in (BUILDING, RETIRED):
+        for folder in path.parent.glob(path.name + marker + "*"):
+            pid = folder.name[len(path.name + marker):].split("-", 1)[0]
+            if pid.isdigit() and _alive(int(pid)):
+                continue
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
     return removed
 
 
@@ -212,15 +220,35 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _move_into_place(tmp: Path, path: Path) -> None:
-    if path.exists() and not is_complete(path):
-        shutil.rmtree(path, ignore_errors=True)  # left by a build that died before the marker
+def _move_into_place(tmp: Path, path: Path, replace: bool = False) -> None:
+    """Rename the finished store tmp to path; a store already there is set aside first.
+
+    Nothing a reader may have open is deleted in place: the old folder (replaced, or left by a
+    build that died before its marker) is renamed away in one step and only then removed, so path
+    is at every moment either a complete store or absent (and then built by the next command).
+    """
+    old = None
+    if path.exists() and (replace or not is_complete(path)):
+        old = set_aside(path)
     try:
         os.rename(tmp, path)
     except OSError:
         if not is_complete(path):
             raise StoreError(f"cannot move the new store into {path}") from None
         shutil.rmtree(tmp, ignore_errors=True)  # another process finished the same build first
+    finally:
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def set_aside(path: Path) -> Path | None:
+    """Rename the store folder path to a retired name beside it; return that name (None if gone)."""
+    retired = path.parent / f"{path.name}{RETIRED}{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    try:
+        os.rename(path, retired)
+    except FileNotFoundError:
+        return None  # another process moved it first
+    return retired
 
 
 def ensure_store(root: Path | None = None, progress: Progress | None = None) -> Path:

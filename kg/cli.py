@@ -28,11 +28,27 @@ class TariffKGGroup(click.Group):
         except KeyboardInterrupt:
             click.echo("tariffkg: interrupted", err=True)
             ctx.exit(130)
-        except Exception as error:
+        except BrokenPipeError:
+            quiet_stdout()  # the reader (| head) has what it wanted: no message, no error
+            ctx.exit(0)
+        except Exception as error:  # noqa: BLE001 - every error becomes one line (or a traceback)
             if ctx.obj and ctx.obj.get("debug"):
-                raise
+                import traceback
+
+                click.echo(redact_secret(traceback.format_exc()).rstrip(), err=True)
             click.echo(f"tariffkg: error: {redact_secret(one_line(error))}", err=True)
             ctx.exit(EXIT_ERROR)
+
+
+def quiet_stdout() -> None:
+    """Point stdout at /dev/null, so that flushing it at exit cannot raise again."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 def one_line(error: Exception) -> str:
@@ -52,11 +68,15 @@ def one_line(error: Exception) -> str:
 
 
 def redact_secret(text: str) -> str:
-    """The text with the value of TARIFFKG_PASSWORD, if set, replaced by ***."""
+    """The text with every credential (TARIFFKG_PASSWORD, passwords of URLs, their Basic
+    headers) replaced by *** where it stands as a whole token (kg.http.redact)."""
     import os
 
-    secret = os.environ.get("TARIFFKG_PASSWORD")
-    return text.replace(secret, "***") if secret else text
+    from kg.http import redact, remember_secret
+
+    remember_secret(os.environ.get("TARIFFKG_PASSWORD"), os.environ.get("TARIFFKG_USER"))
+    remember_secret(os.environ.get("TARIFFKG_PASSWORD"))
+    return redact(text)
 
 
 @click.group(cls=TariffKGGroup)
@@ -68,6 +88,36 @@ def main(ctx: click.Context, debug: bool) -> None:
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
 
+
+def remember_in_context(key: str):
+    """A click callback keeping an option's value in ctx.meta[key] (commands do not take it)."""
+
+    def callback(ctx: click.Context, param: click.Parameter, value):
+        ctx.meta[key] = value
+        return value
+
+    return callback
+
+
+class Seconds(click.ParamType):
+    """A finite, positive number of seconds (nan, inf and 0 are refused)."""
+
+    name = "seconds"
+
+    def convert(self, value, param, ctx):
+        """The value as float seconds, or a usage error naming the option."""
+        from kg.errors import InputError
+        from kg.http import check_timeout
+
+        try:
+            return check_timeout(float(value), param.opts[0] if param else "--timeout")
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a number of seconds", param, ctx)
+        except InputError as error:
+            self.fail(str(error), param, ctx)
+
+
+SECONDS = Seconds()
 
 BUILD_STEPS = 5  # ontology, timeline, user files, product lists, HTS: see kg.build.graph_quads
 
@@ -124,26 +174,50 @@ def validate(files: tuple[Path, ...], fmt: str) -> None:
 
 
 def open_backend(endpoint: str | None, store_root: Path | None, timeout: float = 60):
-    """The remote endpoint if one is given, else the embedded store (built on first use)."""
+    """The remote endpoint if one is given, else the embedded store (built on first use).
+
+    The user comes from the URL, else from --user (or TARIFFKG_USER); the password from the URL,
+    else from TARIFFKG_PASSWORD. --timeout bounds each answer on either.
+    """
     import os
 
-    from kg.store import LocalStore, RemoteEndpoint
+    from kg.store import RemoteEndpoint
 
+    meta = click.get_current_context().meta if click.get_current_context(silent=True) else {}
     if endpoint:
-        user = os.environ.get("TARIFFKG_USER")
+        user = meta.get("tariffkg.user") or os.environ.get("TARIFFKG_USER")
         return RemoteEndpoint(endpoint, user, os.environ.get("TARIFFKG_PASSWORD"), timeout)
-    return LocalStore.open(ensure_built(store_root))
+    return open_local_store(store_root, timeout, bool(meta.get("tariffkg.allow_service")))
+
+
+def open_local_store(store_root: Path | None, timeout: float | None = None,
+                     allow_service: bool = False):
+    """The embedded store, built on first use, and rebuilt when it is there but cannot be opened."""
+    from kg.errors import StoreError
+    from kg.store import LocalStore
+
+    path = ensure_built(store_root)
+    try:
+        return LocalStore.open(path, timeout, allow_service)
+    except StoreError as error:
+        click.echo(f"tariffkg: {error}; rebuilding it", err=True)
+    build_with_progress(path, force=True)
+    return LocalStore.open(path, timeout, allow_service)
 
 
 _endpoint = click.option("--endpoint", metavar="URL",
                          help="Query a SPARQL endpoint instead of the embedded store.")
-_timeout = click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=60.0,
-                        show_default=True, help="Seconds to wait for each answer of --endpoint.")
+_timeout = click.option("--timeout", type=SECONDS, default=60.0, show_default=True,
+                        help="Seconds to wait for each answer (embedded store or --endpoint).")
+_user = click.option("--user", envvar="TARIFFKG_USER", expose_value=False, metavar="NAME",
+                     callback=remember_in_context("tariffkg.user"),
+                     help="User name for --endpoint (default: TARIFFKG_USER); the password is "
+                          "read from TARIFFKG_PASSWORD.")
 
 
 def endpoint_option(command):
-    """--endpoint URL and --timeout SECONDS."""
-    return _endpoint(_timeout(command))
+    """--endpoint URL, --user NAME and --timeout SECONDS."""
+    return _endpoint(_user(_timeout(command)))
 
 store_option = click.option("--store", "store_root", type=click.Path(file_okay=False, path_type=Path),
                             help="Folder of the embedded store (default: the user data directory).")
@@ -183,6 +257,9 @@ def duty(hts, origin, on, as_known_on, claim, quota, content, loaded, batch, fmt
                                           ("--loaded", loaded)) if value]
         if given:
             raise InputError(f"--batch takes the questions from the file: leave out {', '.join(given)}")
+        from kg.inputs import MAX_BATCH_BYTES, check_regular_file
+
+        check_regular_file(batch, "batch file", MAX_BATCH_BYTES)  # not /dev/zero, not a FIFO
         backend = open_backend(endpoint, store_root, timeout)
         failures = answer_batch(backend, batch, fmt or "jsonl", click.echo, as_known_on)
         sys.exit(EXIT_ERROR if failures else 0)
@@ -212,6 +289,9 @@ def duty(hts, origin, on, as_known_on, claim, quota, content, loaded, batch, fmt
                                            "parameters written in) instead of running it.")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
               show_default=True)
+@click.option("--allow-service", is_flag=True, expose_value=False,
+              callback=remember_in_context("tariffkg.allow_service"),
+              help="Let the embedded store run SERVICE clauses (requests to other servers).")
 @endpoint_option
 @store_option
 def query(name, params, query_file, list_queries, show, fmt, endpoint, timeout, store_root) -> None:
@@ -234,7 +314,10 @@ def query(name, params, query_file, list_queries, show, fmt, endpoint, timeout, 
         key, sep, value = item.partition("=")
         if not sep or not key:
             raise InputError(f"-p {item!r}: write parameters as KEY=VALUE")
-        values[key.strip().lstrip("?")] = value
+        name = key.strip().lstrip("?")
+        if name in values:
+            raise InputError(f"-p {name} is given twice: give each parameter once")
+        values[name] = value
     if show:
         click.echo(stored.bound_text(values) if values or not query_file else stored.text)
         return
@@ -249,40 +332,61 @@ def query(name, params, query_file, list_queries, show, fmt, endpoint, timeout, 
 
 
 @main.command("load")
-@click.option("--endpoint", required=True, help="SPARQL query endpoint URL of the server.")
+@click.option("--endpoint", required=True,
+              help="SPARQL query endpoint URL of the server (may hold user:password@).")
 @click.option("--graph", "graph_iri", help="Load everything into this one named graph instead.")
-@click.option("--user", help="User name; the password is read from TARIFFKG_PASSWORD.")
+@click.option("--user", envvar="TARIFFKG_USER",
+              help="User name (default: TARIFFKG_USER); the password is read from TARIFFKG_PASSWORD.")
 @click.option("--store-endpoint", help="Graph Store Protocol URL (default: derived from --endpoint).")
 @click.option("--update-endpoint", help="SPARQL Update URL (default: derived from --endpoint).")
-@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=120.0, show_default=True,
-              help="Seconds to wait for each request.")
+@click.option("--timeout", type=SECONDS, default=120.0, show_default=True,
+              help="Seconds to wait for each request, its retries included.")
 @click.option("--store", "store_root", type=click.Path(file_okay=False, path_type=Path),
               help="Folder of the embedded store to load from (built if needed).")
 def load_command(endpoint: str, graph_iri: str | None, user: str | None, store_endpoint: str | None,
                  update_endpoint: str | None, timeout: float, store_root: Path | None) -> None:
-    """Replace the ontology, timeline and HTS named graphs of a SPARQL server with the graph.
+    """Replace the named graphs of a SPARQL server (ontology, timeline, derived, HTS) with the graph.
 
     The previous graphs stay as they were unless the whole load succeeds.
     """
     import pyoxigraph as ox
 
     from kg.load import check_graph_iri, connect, load
-    from kg.namespaces import GRAPH_HTS, GRAPH_ONTOLOGY, GRAPH_TIMELINE
+    from kg.namespaces import GRAPH_DERIVED, GRAPH_HTS, GRAPH_ONTOLOGY, GRAPH_TIMELINE
 
     if graph_iri:
         check_graph_iri(graph_iri)
-    connect(endpoint, user, None, store_endpoint, update_endpoint, timeout=timeout)  # fail fast
+    stop_on_sigterm()  # so that a stopped load still drops its temporary graphs
+    client, _ = connect(endpoint, user, None, store_endpoint, update_endpoint, timeout=timeout)
+    client.close()  # the server answers: fail fast before building anything
     store = ox.Store.read_only(str(ensure_built(store_root)))
-    names = [GRAPH_ONTOLOGY, GRAPH_TIMELINE, GRAPH_HTS]
+    present = {graph.value for graph in store.named_graphs()}
+    order = [GRAPH_ONTOLOGY, GRAPH_TIMELINE, GRAPH_DERIVED, GRAPH_HTS]
+    names = [name for name in order if name in present] + sorted(present - set(order))
     if graph_iri:
         graphs = {graph_iri: store.quads_for_pattern(None, None, None, None)}
     else:
         graphs = {name: store.quads_for_pattern(None, None, None, ox.NamedNode(name)) for name in names}
-    with click.progressbar(length=len(store), label="loading", file=sys.stderr) as bar:
+    with click.progressbar(length=len(store), label="loading", file=sys.stderr,
+                           show_eta=False) as bar:
+        def step(count: int) -> None:
+            bar.label = f"loading ({bar.pos + count:,} triples read)"
+            bar.update(count)
+
         counts = load(endpoint, graphs, user=user, store_endpoint=store_endpoint,
-                      update_endpoint=update_endpoint, progress=bar.update, timeout=timeout)
+                      update_endpoint=update_endpoint, progress=step, timeout=timeout)
     for name, count in counts.items():
         click.echo(f"{name}\t{count}")
+
+
+def stop_on_sigterm() -> None:
+    """Turn SIGTERM into KeyboardInterrupt, so that clean-up code runs before the exit."""
+    import signal
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
 
 
 @main.command("export")
@@ -294,11 +398,11 @@ def load_command(endpoint: str, graph_iri: str | None, user: str | None, store_e
               help="Write the JSON manifest of the sources (version, SHA-256s, HTS revisions) instead.")
 def export_command(fmt: str, out: Path | None, want_manifest: bool) -> None:
     """Write the whole graph deterministically: same sources, same bytes."""
-    from kg.export import export_graph, manifest, manifest_json, write_atomically
+    from kg.export import export_graph, manifest, manifest_json, write_output
 
     data = manifest_json(manifest()) if want_manifest else export_graph(fmt)
     if out:
-        write_atomically(out, data)
+        write_output(out, data)
     else:
         click.get_binary_stream("stdout").write(data)
 
@@ -323,7 +427,7 @@ def timeline(hts, origin, start, end, as_known_on, chart, endpoint, timeout, sto
 
     first = parse_date(start, "--from")
     last = parse_date(end, "--to") if end else date.today()
-    known = parse_known_on(as_known_on) if as_known_on else None
+    known = parse_known_on(as_known_on) if as_known_on is not None else None
     backend = open_backend(endpoint, store_root, timeout)
     steps = timeline_module.duty_steps(backend, hts, origin, first, last, known)
     click.echo(timeline_module.render_steps(steps))

@@ -2,8 +2,8 @@
 
 Blank nodes are renamed b0, b1... in the order they first appear in the sources (the parser gives
 them random names), duplicate statements are dropped and the statements are sorted, so two exports
-of the same sources are byte-identical. A file is written next to its target and renamed into place,
-so it is never seen half-written.
+of the same sources are byte-identical. A regular file is written next to its target and renamed
+into place, so it is never seen half-written; devices and FIFOs are written in place (write_output).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import csv
 import hashlib
 import json
 import os
+import stat
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
@@ -83,13 +84,58 @@ def serialize(quads: Iterable[ox.Quad], fmt: str) -> bytes:
     return ox.serialize(parsed, format=FORMATS[fmt], prefixes=prefixes) or b""
 
 
-def write_atomically(path: Path, data: bytes) -> None:
-    """Write data to path through a temporary file in the same folder and a rename."""
+def write_output(path: Path, data: bytes) -> Path:
+    """Write data to the file path names, and return the path written.
+
+    * A symbolic link is followed: its target is written and the link stays a link.
+    * A regular file (or a new name) in an existing folder is written atomically: into a temporary
+      file beside it, then renamed over it, so nobody sees it half-written; an existing file keeps
+      its permission bits.
+    * Anything else that exists (a device such as /dev/null, a FIFO, a terminal) is written in
+      place, as a shell redirection would: renaming over it would destroy it.
+    * A missing folder is an error: it is never created.
+    Every failure (a full disk included) is an InputError naming the path.
+    """
+    from kg.errors import InputError
+
+    path = Path(path)
+    target = Path(os.path.realpath(path))
+    try:
+        info = target.stat()
+    except FileNotFoundError:
+        info = None
+    except OSError as error:
+        raise InputError(f"{path}: cannot write: {error.strerror or error}") from None
+    if info is not None and stat.S_ISDIR(info.st_mode):
+        raise InputError(f"{path}: is a folder; give a file name")
+    if info is not None and not stat.S_ISREG(info.st_mode):
+        _write_in_place(path, target, data)
+        return target
+    if not target.parent.is_dir():
+        raise InputError(f"{path}: the folder {target.parent} does not exist (it is not created)")
+    write_atomically(target, data, mode=None if info is None else stat.S_IMODE(info.st_mode))
+    return target
+
+
+def _write_in_place(path: Path, target: Path, data: bytes) -> None:
+    from kg.errors import InputError
+
+    try:
+        with open(target, "wb") as out:
+            out.write(data)
+    except OSError as error:
+        raise InputError(f"{path}: cannot write: {error.strerror or error}") from None
+
+
+def write_atomically(path: Path, data: bytes, mode: int | None = None) -> None:
+    """Write data to path (in an existing folder) through a temporary file beside it and a rename.
+
+    The file gets mode, or the default permissions (0666 less the umask) when mode is None.
+    """
     from kg.errors import InputError
 
     path = Path(path)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
         handle, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".part", dir=path.parent)
     except OSError as error:
         raise InputError(f"{path}: cannot write: {error.strerror or error}") from None
@@ -98,8 +144,11 @@ def write_atomically(path: Path, data: bytes) -> None:
             out.write(data)
             out.flush()
             os.fsync(out.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())
+        os.chmod(tmp, (0o666 & ~_umask()) if mode is None else mode)
         os.replace(tmp, path)
+    except OSError as error:
+        Path(tmp).unlink(missing_ok=True)
+        raise InputError(f"{path}: cannot write: {error.strerror or error}") from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

@@ -1,30 +1,33 @@
 """Put the graph into a SPARQL 1.1 server, replacing its named graphs in one step.
 
-Each graph is first uploaded, in chunks, into a temporary named graph through the Graph Store
-HTTP Protocol (POST appends; transient failures are retried with back-off). When every upload has
+On Oxigraph (the default there, strategy "diff"): the graphs the server holds are read, the
+changes are computed here and sent in one request, which Oxigraph runs as one transaction: into
+empty graphs the triples stream as one N-Quads body to the Graph Store while they are read; a
+reload sends only what changed (nothing, for unchanged data), as one SPARQL update, or through
+temporary graphs when that update would be larger than the server takes.
+
+Elsewhere (strategy "staged"): each graph is first uploaded into a temporary named graph through
+the Graph Store HTTP Protocol (POST appends) in large N-Triples bodies. When every upload has
 succeeded, one SPARQL Update request makes the target graphs equal to the temporary ones and drops
-them (Oxigraph runs a request as one transaction). If anything fails before that, the temporary
-graphs are dropped and the target graphs were never touched; temporary graphs left by a load that
-was killed are dropped by the next load.
+them (Oxigraph and Virtuoso run one request as one transaction). If anything fails before that,
+the temporary graphs are dropped and the target graphs were never touched. Temporary graphs left
+by a load that was killed are dropped by the next load, before it starts and again after it ends;
+a load stopped with SIGTERM or Ctrl-C drops its own.
 
-While a load runs, its temporary graphs are visible in a union default graph: run one load at a
-time, and preferably when nobody is querying. The swap writes only the differences, so reloading
-mostly unchanged data costs reads, not writes (plus dropping the temporary graph).
+If the answer to the swap is lost (a timeout, a dropped connection, a gateway's 5xx), the server
+is asked what happened before anything is reported: the swap committed (the load succeeded), did
+not (the graphs are as before), or cannot be told (the message says so).
 
-Graph IRIs are validated (pyoxigraph.NamedNode) before they reach an update. The password comes
-only from the TARIFFKG_PASSWORD environment variable (or the caller) and never enters a message.
+Graph IRIs are validated (pyoxigraph.NamedNode) before they reach an update. Credentials come
+from the endpoint URL or the caller (the password from TARIFFKG_PASSWORD) and never enter a
+message (kg.http).
 """
 
 from __future__ import annotations
 
-import http.client
-import json
 import os
-import socket
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -33,33 +36,36 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from kg.errors import EndpointError, InputError
+from kg.http import (
+    PASSWORD_VARIABLE,
+    AnswerLost,
+    HttpClient,
+    check_http_url,
+    redact_url,
+    split_credentials,
+)
 from kg.namespaces import BASE
 
-PASSWORD_VARIABLE = "TARIFFKG_PASSWORD"
 LOADING_PREFIX = BASE + "graph/loading/"
-DEFAULT_CHUNK_TRIPLES = 50_000
+DEFAULT_CHUNK_TRIPLES = 200_000
 DEFAULT_TIMEOUT = 120.0
 
 Source = Iterable | Path | str
 Progress = Callable[[int], None]
 
-_RETRY_ERRORS = (
-    urllib.error.URLError,
-    socket.timeout,
-    TimeoutError,
-    ConnectionError,
-    http.client.HTTPException,
-)
-
-
 @dataclass(frozen=True)
 class Endpoints:
-    """The three URLs of one server: query, Graph Store Protocol, and update."""
+    """The three URLs of one server: query, Graph Store Protocol, and update.
+
+    bulk_param is a query parameter that makes the Graph Store load without a transaction
+    (Oxigraph's `no_transaction`), used only for the temporary graphs.
+    """
 
     query: str
     store: str
     update: str
     graph_param: str = "graph"
+    bulk_param: str | None = None
 
 
 def derive_endpoints(
@@ -73,9 +79,11 @@ def derive_endpoints(
     Known layouts: Oxigraph (/query), Fuseki (/DATASET/query or /DATASET/sparql), GraphDB
     (/repositories/REPO) and Virtuoso (/sparql; the -auth endpoints when authenticated).
     """
+    check_http_url(query_url)
+    for url in (store_endpoint, update_endpoint):
+        if url:
+            check_http_url(url)
     parts = urllib.parse.urlsplit(query_url)
-    if parts.scheme not in {"http", "https"} or not parts.hostname:
-        raise InputError(f"not an http(s) endpoint URL: {redact(query_url)}")
     path = parts.path.rstrip("/")
     derived = _derive(path, authenticated)
     if derived is None and not (store_endpoint and update_endpoint):
@@ -88,11 +96,13 @@ def derive_endpoints(
     def at(new_path: str) -> str:
         return urllib.parse.urlunsplit((parts.scheme, parts.netloc, new_path, "", ""))
 
+    oxigraph = path.split("/")[1:] == ["query"] and not store_endpoint
     return Endpoints(
         query=query_url,
         store=store_endpoint or at(store_path),
         update=update_endpoint or at(update_path),
         graph_param=graph_param,
+        bulk_param="no_transaction" if oxigraph else None,
     )
 
 
@@ -114,108 +124,7 @@ def _derive(path: str, authenticated: bool) -> tuple[str, str, str] | None:
 
 def redact(url: str) -> str:
     """The URL without any user:password part, for messages."""
-    parts = urllib.parse.urlsplit(url)
-    if "@" not in parts.netloc:
-        return url
-    return urllib.parse.urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
-
-
-class HttpClient:
-    """Small stdlib HTTP client: basic or digest auth, a timeout, retries with back-off.
-
-    Server errors (5xx), refused connections and timeouts are retried `retries` times, waiting
-    backoff, 2*backoff, 4*backoff... seconds; other errors are raised at once as EndpointError.
-    """
-
-    def __init__(
-        self,
-        user: str | None = None,
-        password: str | None = None,
-        timeout: float = DEFAULT_TIMEOUT,
-        retries: int = 3,
-        backoff: float = 0.5,
-        urls: Iterable[str] = (),
-    ):
-        handlers = []
-        self._urls = list(urls)
-        if user:
-            manager = urllib.request.HTTPPasswordMgrWithDefaultRealm()
-            manager.add_password(None, self._urls, user, password or "")
-            handlers = [
-                urllib.request.HTTPBasicAuthHandler(manager),
-                urllib.request.HTTPDigestAuthHandler(manager),
-            ]
-        self._opener = urllib.request.build_opener(*handlers)
-        self._credentials = (user, password)
-        self.timeout = timeout
-        self.retries = retries
-        self.backoff = backoff
-
-    def post(self, url: str, body: bytes, content_type: str, accept: str | None = None) -> bytes:
-        """POST body to url and return the answer, retrying transient failures."""
-        for attempt in range(self.retries + 1):
-            try:
-                return self._post_once(url, body, content_type, accept)
-            except urllib.error.HTTPError as error:
-                if error.code < 500 or attempt == self.retries:
-                    raise EndpointError(_http_message(url, error)) from None
-            except ValueError:  # urllib's answer to an authentication scheme it cannot do
-                raise EndpointError(f"{redact(url)}: credentials refused") from None
-            except _RETRY_ERRORS as error:
-                if attempt == self.retries:
-                    raise EndpointError(f"{redact(url)}: {_reason(error)}") from None
-            time.sleep(self.backoff * 2**attempt)
-        raise AssertionError("unreachable")
-
-    def _post_once(self, url: str, body: bytes, content_type: str, accept: str | None) -> bytes:
-        headers = {"Content-Type": content_type}
-        if accept:
-            headers["Accept"] = accept
-        request = urllib.request.Request(url, data=body, headers=headers, method="POST")
-        with self._opener.open(request, timeout=self.timeout) as response:
-            return response.read()
-
-    def update(self, url: str, text: str) -> None:
-        """Send one SPARQL Update request (form-encoded `update=`)."""
-        self.post(
-            url,
-            urllib.parse.urlencode({"update": text}).encode(),
-            "application/x-www-form-urlencoded",
-        )
-
-    def select(self, url: str, query: str) -> list[dict]:
-        """Run a SELECT query and return the JSON result bindings."""
-        answer = self.post(
-            url,
-            urllib.parse.urlencode({"query": query}).encode(),
-            "application/x-www-form-urlencoded",
-            "application/sparql-results+json",
-        )
-        try:
-            return json.loads(answer)["results"]["bindings"]
-        except (ValueError, KeyError, TypeError):
-            raise EndpointError(f"{redact(url)}: the answer is not SPARQL JSON results") from None
-
-
-def _http_message(url: str, error: urllib.error.HTTPError) -> str:
-    where = redact(url)
-    if error.code in {401, 403}:
-        return f"{where}: credentials refused (HTTP {error.code}); check --user and {PASSWORD_VARIABLE}"
-    if error.code == 404:
-        return f"{where}: not found (HTTP 404); is this the right endpoint URL?"
-    try:
-        detail = error.read().decode("utf-8", "replace").strip().splitlines()
-    except OSError:  # the body of an error answer is optional
-        detail = []
-    first = detail[0][:300] if detail else error.reason
-    return f"{where}: HTTP {error.code}: {first}"
-
-
-def _reason(error: BaseException) -> str:
-    reason = getattr(error, "reason", None) or error
-    if isinstance(reason, (socket.timeout, TimeoutError)):
-        return "no answer before the timeout"
-    return f"cannot reach the endpoint ({reason})"
+    return redact_url(url)
 
 
 def load(
@@ -230,28 +139,39 @@ def load(
     retries: int = 3,
     timeout: float = DEFAULT_TIMEOUT,
     backoff: float = 0.5,
+    strategy: str = "auto",
 ) -> dict[str, int]:
     """Replace the named graphs of a SPARQL 1.1 server atomically; return triples per graph.
 
     graphs maps each target graph IRI to an iterable of pyoxigraph triples or quads (the graph
-    name of a quad is ignored) or to the path of an N-Triples file. password defaults to the
-    TARIFFKG_PASSWORD environment variable. progress is called with the number of triples of
-    each uploaded chunk. A failure leaves the previous graphs as they were.
+    name of a quad is ignored) or to the path of an N-Triples file. User and password may also be
+    given in the URL; password defaults to the TARIFFKG_PASSWORD environment variable. progress is
+    called with the number of triples of each uploaded chunk. A failure leaves the previous graphs
+    as they were. timeout bounds each request's whole wait, its retries included.
+
+    strategy "diff" computes the changes here and sends them in one request (the default on
+    Oxigraph; see load_by_diff); "staged" uploads into temporary graphs and swaps them in on the
+    server (the default elsewhere); "auto" picks by the endpoint's layout.
     """
     for graph in graphs:
         check_graph_iri(graph)
-    client, endpoints = connect(
-        endpoint_url,
-        user,
-        password,
-        store_endpoint,
-        update_endpoint,
-        retries=retries,
-        timeout=timeout,
-        backoff=backoff,
-    )
+    client, endpoints = connect(endpoint_url, user, password, store_endpoint, update_endpoint,
+                                retries=retries, timeout=timeout, backoff=backoff)
+    try:
+        if strategy == "diff" or (strategy == "auto" and endpoints.bulk_param):
+            return load_by_diff(client, endpoints, graphs, progress)
+        return load_staged(client, endpoints, graphs, chunk_triples, progress)
+    finally:
+        client.close()
+
+
+def load_staged(client: HttpClient, endpoints: Endpoints, graphs: Mapping[str, Source],
+                chunk_triples: int = DEFAULT_CHUNK_TRIPLES,
+                progress: Progress | None = None) -> dict[str, int]:
+    """Upload into temporary graphs, then swap them in with one server-side update."""
     token = uuid.uuid4().hex
     temporary = {graph: f"{LOADING_PREFIX}{token}/{index}" for index, graph in enumerate(graphs)}
+    swapped = False
     try:
         sent = {}
         for graph, source in graphs.items():
@@ -263,11 +183,276 @@ def load(
             if sent[graph] and not counts[graph]:
                 raise EndpointError(f"{redact(endpoints.store)}: the upload of {graph} vanished")
         empty = [graph for graph in graphs if not sent[graph]]
-        client.update(endpoints.update, swap_update(temporary, empty))
-    except BaseException:
-        _drop_quietly(client, endpoints, temporary.values())
-        raise
+        swap(client, endpoints, temporary, counts, empty)
+        swapped = True
+    finally:
+        if not swapped:
+            _drop_quietly(client, endpoints, temporary.values())
+    _drop_quietly(client, endpoints, stale=True)
     return counts
+
+
+MAX_DIFF_BYTES = 100 * 1024 * 1024  # Oxigraph takes update bodies of up to 128 MiB
+
+
+@dataclass
+class GraphDiff:
+    """What one target graph must lose and gain to equal the new triples (N-Triples lines).
+
+    Triples with blank nodes cannot be named in DELETE DATA: when the old graph has any, they are
+    all deleted by pattern and the new ones (`blank`) inserted afresh.
+    """
+
+    graph: str
+    deleted: list[str]
+    inserted: list[str]
+    blank: list[str]
+    drop_blank: bool
+    size: int  # triples in the new graph
+    lines: list[str]  # every line of the new graph (for the staged fallback)
+
+    def removes(self) -> bool:
+        """True when applying the diff deletes something."""
+        return bool(self.deleted or self.drop_blank)
+
+    def triples(self) -> Iterator[ox.Triple]:
+        """The new graph's triples, parsed again from its lines."""
+        return ox.parse(input="".join(self.lines).encode("utf-8"), format=ox.RdfFormat.N_TRIPLES)
+
+
+def load_by_diff(client: HttpClient, endpoints: Endpoints, graphs: Mapping[str, Source],
+                 progress: Progress | None = None) -> dict[str, int]:
+    """Read the target graphs, compute the changes here and apply them in one request.
+
+    One request is one transaction on Oxigraph, so readers see the old graphs or the new ones,
+    and only what changed is written (a reload of unchanged data writes nothing). Into empty
+    graphs (a first load) the triples stream as one N-Quads body to the Graph Store while they
+    are read; changes that only add go the same way (no size limit); others as one SPARQL update
+    of at most MAX_DIFF_BYTES, or else through temporary graphs (load_staged), fed from the lines
+    read here (the sources are read once).
+    """
+    olds = {graph: graph_lines(client, endpoints, graph) for graph in graphs}
+    if not any(lines or blank for lines, blank in olds.values()):
+        counts = first_load(client, endpoints, graphs, progress)
+        _drop_quietly(client, endpoints, stale=True)
+        return counts
+    diffs = []
+    for graph, source in graphs.items():
+        diffs.append(graph_diff(olds.pop(graph), graph, _triples(source)))
+        if progress:
+            progress(diffs[-1].size)
+    if not any(diff.removes() for diff in diffs):
+        body = additions(diffs)
+        if body:
+            apply_diff(client, endpoints, endpoints.store, body, "application/n-quads", diffs)
+    else:
+        update = diff_update(diffs)
+        if len(update) > MAX_DIFF_BYTES:
+            sources = {diff.graph: diff.triples() for diff in diffs}
+            return load_staged(client, endpoints, sources)
+        apply_diff(client, endpoints, endpoints.update, update, "application/sparql-update",
+                   diffs)
+    _drop_quietly(client, endpoints, stale=True)
+    return {diff.graph: diff.size for diff in diffs}
+
+
+def first_load(client: HttpClient, endpoints: Endpoints, graphs: Mapping[str, Source],
+               progress: Progress | None = None, sample: int = 20) -> dict[str, int]:
+    """Stream every triple as one N-Quads body into graphs the server does not hold yet."""
+    counts = {graph: 0 for graph in graphs}
+    seen: dict[str, list[str]] = {graph: [] for graph in graphs}  # asked after a lost answer
+
+    def body() -> Iterator[bytes]:
+        for graph, source in graphs.items():
+            suffix = f" <{graph}> .\n"
+            batch: list[str] = []
+            for triple in _triples(source):
+                batch.append(f"{triple.subject} {triple.predicate} {triple.object}{suffix}")
+                if len(seen[graph]) < sample and not _is_blank(triple):
+                    seen[graph].append(f"{triple.subject} {triple.predicate} {triple.object} .\n")
+                if len(batch) >= 20_000:
+                    yield _sent(batch, graph, counts, progress)
+                    batch = []
+            yield _sent(batch, graph, counts, progress)
+
+    diffs = [GraphDiff(graph, [], seen[graph], [], False, 0, []) for graph in graphs]
+    apply_diff(client, endpoints, endpoints.store, body(), "application/n-quads", diffs)
+    return counts
+
+
+def _sent(batch: list[str], graph: str, counts: dict[str, int], progress: Progress | None) -> bytes:
+    counts[graph] += len(batch)
+    if progress and batch:
+        progress(len(batch))
+    return "".join(batch).encode("utf-8")
+
+
+def additions(diffs: Iterable[GraphDiff]) -> bytes:
+    """The inserted triples of every diff as one N-Quads document."""
+    parts = []
+    for diff in diffs:
+        suffix = f" <{diff.graph}> .\n"
+        parts += [line[: line.rstrip().rfind(".")].rstrip() + suffix
+                  for line in (*diff.inserted, *diff.blank)]
+    return "".join(parts).encode("utf-8")
+
+
+def graph_diff(old: tuple[set[str], int], graph: str, triples: Iterable) -> GraphDiff:
+    """The changes that make graph (holding old: its lines without blank nodes and the number of
+    its triples with blank nodes) hold exactly triples."""
+    lines, old_blank = old
+    new, blank = set(), []
+    for triple in triples:
+        line = f"{triple.subject} {triple.predicate} {triple.object} .\n"
+        if _is_blank(triple):
+            blank.append(line)
+        else:
+            new.add(line)
+    return GraphDiff(graph, list(lines - new), list(new - lines), blank, old_blank > 0,
+                     len(new) + len(blank), [*new, *blank])
+
+
+def _is_blank(triple) -> bool:
+    return isinstance(triple.subject, ox.BlankNode) or isinstance(triple.object, ox.BlankNode)
+
+
+def graph_lines(client: HttpClient, endpoints: Endpoints, graph: str) -> tuple[set[str], int]:
+    """The triples of a named graph of the server without blank nodes, as canonical N-Triples
+    lines, and the number of triples with blank nodes."""
+    query = f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}"
+    body = client.post(endpoints.query, urllib.parse.urlencode({"query": query}).encode(),
+                       "application/x-www-form-urlencoded", "application/n-triples")
+    lines, blank = set(), 0
+    try:
+        for triple in ox.parse(input=body, format=ox.RdfFormat.N_TRIPLES):
+            if _is_blank(triple):
+                blank += 1
+            else:
+                lines.add(f"{triple.subject} {triple.predicate} {triple.object} .\n")
+    except SyntaxError as error:
+        raise EndpointError(f"{redact(endpoints.query)}: the graph {graph} came back unreadable "
+                            f"({error})") from None
+    return lines, blank
+
+
+def diff_update(diffs: Iterable[GraphDiff]) -> bytes:
+    """One SPARQL Update applying every diff: deletions first, then insertions."""
+    parts = []
+    for diff in diffs:
+        if diff.deleted:
+            parts += [f"DELETE DATA {{ GRAPH <{diff.graph}> {{\n", *diff.deleted, "} } ;\n"]
+        if diff.drop_blank:
+            parts.append(f"DELETE {{ GRAPH <{diff.graph}> {{ ?s ?p ?o }} }} WHERE {{ GRAPH "
+                         f"<{diff.graph}> {{ ?s ?p ?o }} FILTER(isBlank(?s) || isBlank(?o)) }} ;\n")
+    for diff in diffs:
+        if diff.inserted or diff.blank:
+            parts += [f"INSERT DATA {{ GRAPH <{diff.graph}> {{\n", *diff.inserted, *diff.blank,
+                      "} } ;\n"]
+    if not parts:
+        return b""
+    text = "".join(parts)
+    return text[: text.rstrip().rfind(";")].encode("utf-8")
+
+
+def apply_diff(client: HttpClient, endpoints: Endpoints, url: str, body: bytes | Iterable[bytes],
+               content_type: str, diffs: list[GraphDiff]) -> None:
+    """Send the changes once; if the answer is lost, ask the server whether they were applied."""
+    try:
+        client.post(url, body, content_type, retries=0)
+        return
+    except AnswerLost as lost:
+        problem = str(lost)
+    state = diff_state(client, endpoints, diffs)
+    if state == "committed":
+        return
+    if state == "not committed":
+        raise EndpointError(f"{problem}; the server was asked: the update did not happen, "
+                            "the graphs are as they were before the load")
+    raise EndpointError(f"{problem}; whether the update happened cannot be told (the server "
+                        "does not answer): the graphs are either wholly old or wholly new; run "
+                        "the load again")
+
+
+def diff_state(client: HttpClient, endpoints: Endpoints, diffs: list[GraphDiff],
+               sample: int = 20) -> str:
+    """'committed', 'not committed' or 'unknown', from a sample of the changed triples."""
+    checks = []
+    for diff in diffs:
+        checks += [(diff.graph, line, True) for line in diff.inserted[:sample]]
+        checks += [(diff.graph, line, False) for line in diff.deleted[:sample]]
+    if not checks:
+        return "unknown"
+    deadline = time.monotonic() + client.timeout
+    while time.monotonic() < deadline:
+        try:
+            present = [(_holds(client, endpoints, graph, line), wanted)
+                       for graph, line, wanted in checks]
+        except EndpointError:
+            time.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
+            continue
+        if all(has == wanted for has, wanted in present):
+            return "committed"
+        if all(has != wanted for has, wanted in present):
+            return "not committed"
+        return "unknown"
+    return "unknown"
+
+
+def _holds(client: HttpClient, endpoints: Endpoints, graph: str, line: str) -> bool:
+    pattern = line.rstrip().rstrip(".")
+    rows = client.select(endpoints.query,
+                         f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{graph}> {{ {pattern} }} }}")
+    return bool(rows) and rows[0].get("n", {}).get("value") not in (None, "0")
+
+
+def swap(client: HttpClient, endpoints: Endpoints, temporary: Mapping[str, str],
+         counts: Mapping[str, int], empty: Iterable[str] = ()) -> None:
+    """Run the swap update once; if its answer is lost, ask the server whether it committed.
+
+    Returns when the swap committed; raises an EndpointError saying what is known otherwise.
+    """
+    update = swap_update(temporary, empty)
+    try:
+        client.update(endpoints.update, update, retries=0)
+        return
+    except AnswerLost as lost:
+        problem = str(lost)
+    state = swap_state(client, endpoints, temporary, counts)
+    if state == "committed":
+        return
+    if state == "not committed":
+        try:  # the update is idempotent: safe to send once more now that we know it did not run
+            client.update(endpoints.update, update, retries=0)
+            return
+        except AnswerLost:
+            state = swap_state(client, endpoints, temporary, counts)
+            if state == "committed":
+                return
+    if state == "not committed":
+        raise EndpointError(f"{problem}; the server was asked: the swap did not happen, "
+                            "the graphs are as they were before the load")
+    raise EndpointError(f"{problem}; whether the swap happened cannot be told (the server does "
+                        "not answer): each graph is either wholly old or wholly new; run the load "
+                        "again")
+
+
+def swap_state(client: HttpClient, endpoints: Endpoints, temporary: Mapping[str, str],
+               counts: Mapping[str, int]) -> str:
+    """'committed', 'not committed' or 'unknown': what the server holds after a swap was sent."""
+    deadline = time.monotonic() + client.timeout
+    while time.monotonic() < deadline:
+        try:
+            left = {graph: graph_size(client, endpoints, tmp) for graph, tmp in temporary.items()}
+            now = {graph: graph_size(client, endpoints, graph) for graph in temporary}
+        except EndpointError:
+            time.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
+            continue
+        if not any(left.values()) and all(now[g] == counts[g] for g in temporary):
+            return "committed"
+        if all(left[g] == counts[g] for g in temporary):
+            return "not committed"
+        return "unknown"
+    return "unknown"
 
 
 def connect(
@@ -283,19 +468,15 @@ def connect(
     """Check that the server answers queries and updates with these credentials.
 
     Drops the temporary graphs of loads that were killed; returns the client and endpoints.
-    password defaults to the TARIFFKG_PASSWORD environment variable.
+    Credentials in the URL win; password defaults to the TARIFFKG_PASSWORD environment variable.
     """
+    endpoint_url, given = split_credentials(endpoint_url)
+    user = given.user or user
+    password = given.password if given.password is not None else password
     if password is None:
         password = os.environ.get(PASSWORD_VARIABLE)
     endpoints = derive_endpoints(endpoint_url, store_endpoint, update_endpoint, bool(user))
-    client = HttpClient(
-        user,
-        password,
-        timeout,
-        retries,
-        backoff,
-        urls=[endpoints.query, endpoints.store, endpoints.update],
-    )
+    client = HttpClient(user, password, timeout, retries, backoff)
     client.update(endpoints.update, f"DROP SILENT GRAPH <{LOADING_PREFIX}check>")
     drop_stale_graphs(client, endpoints)
     return client, endpoints
@@ -330,8 +511,11 @@ def upload(
     chunk_triples: int,
     progress: Progress | None = None,
 ) -> int:
-    """POST the triples into graph in chunks; return how many were sent."""
-    url = f"{endpoints.store}?{urllib.parse.urlencode({endpoints.graph_param: graph})}"
+    """POST the triples into graph in chunks (N-Triples bodies); return how many were sent."""
+    params = {endpoints.graph_param: graph}
+    url = f"{endpoints.store}?{urllib.parse.urlencode(params)}"
+    if endpoints.bulk_param:
+        url += f"&{endpoints.bulk_param}"
     total = 0
     for chunk in chunks(triples, chunk_triples):
         client.post(url, "".join(chunk).encode("utf-8"), "application/n-triples")
@@ -427,28 +611,43 @@ def graph_size(client: HttpClient, endpoints: Endpoints, graph: str) -> int:
     rows = client.select(
         endpoints.query, f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}"
     )
-    return int(rows[0]["n"]["value"]) if rows else 0
+    try:
+        return int(rows[0]["n"]["value"]) if rows else 0
+    except (KeyError, TypeError, ValueError):
+        raise EndpointError(f"{redact(endpoints.query)}: the count is not a number") from None
 
 
-def drop_stale_graphs(client: HttpClient, endpoints: Endpoints) -> list[str]:
-    """Drop temporary graphs left by loads that were killed; return their IRIs."""
+def stale_graphs(client: HttpClient, endpoints: Endpoints) -> list[str]:
+    """The temporary graphs (of this or any earlier load) the server holds."""
     rows = client.select(
         endpoints.query,
         "SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } "  # Virtuoso ignores GRAPH ?g {}
         f'FILTER(STRSTARTS(STR(?g), "{LOADING_PREFIX}")) }}',
     )
-    stale = [row["g"]["value"] for row in rows]
+    return [row["g"]["value"] for row in rows if "g" in row]
+
+
+def drop_stale_graphs(client: HttpClient, endpoints: Endpoints) -> list[str]:
+    """Drop temporary graphs left by loads that were killed; return their IRIs."""
+    stale = stale_graphs(client, endpoints)
+    for graph in stale:
+        check_graph_iri(graph)
     if stale:
         client.update(endpoints.update, " ;\n".join(f"DROP SILENT GRAPH <{g}>" for g in stale))
     return stale
 
 
-def _drop_quietly(client: HttpClient, endpoints: Endpoints, graphs: Iterable[str]) -> None:
-    """Best effort: the server may be the reason the load failed."""
-    quick = HttpClient(
-        *client._credentials, timeout=min(client.timeout, 10), retries=0, urls=client._urls
-    )
+def _drop_quietly(client: HttpClient, endpoints: Endpoints, graphs: Iterable[str] = (),
+                  stale: bool = False) -> None:
+    """Best effort, within 10 s: the server may be the reason the load failed."""
+    credentials = client.credentials
+    quick = HttpClient(credentials.user, credentials.password, timeout=min(client.timeout, 10),
+                       retries=0)
     try:
-        quick.update(endpoints.update, " ;\n".join(f"DROP SILENT GRAPH <{g}>" for g in graphs))
+        graphs = list(graphs) + (stale_graphs(quick, endpoints) if stale else [])
+        if graphs:
+            quick.update(endpoints.update, " ;\n".join(f"DROP SILENT GRAPH <{g}>" for g in graphs))
     except EndpointError:
         pass
+    finally:
+        quick.close()

@@ -17,12 +17,12 @@ from pathlib import Path
 
 from rdflib.term import Identifier
 
-# A parameter's value: one RDF term, or several for a parameter of kind iris.
-Binding = Identifier | list[Identifier]
-
 from kg.errors import InputError
 from kg.inputs import term_for
 from kg.resources import queries_dir
+
+# A parameter's value: one RDF term, or several for a parameter of kind iris.
+Binding = Identifier | list[Identifier]
 
 _KINDS = "hts|country|date|iri|iris|string|preference|quota"
 _PARAMETER_LINE = re.compile(
@@ -182,13 +182,11 @@ def stored_query(name: str) -> StoredQuery:
 
 
 def query_from_file(path: Path) -> StoredQuery:
-    """A user's query file, refused if missing, unreadable or a SPARQL update."""
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such query file") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise InputError(f"{path}: cannot read: {error}") from None
+    """A user's query file, refused if missing, unreadable, not a regular file, larger than
+    MAX_QUERY_BYTES or a SPARQL update."""
+    from kg.inputs import MAX_QUERY_BYTES, read_text_file
+
+    text = read_text_file(path, "query file", MAX_QUERY_BYTES)
     if is_update(text):
         raise InputError(f"{path}: is a SPARQL update; tariffkg query runs read-only queries")
     return parse_query(path.stem, text)
@@ -232,8 +230,10 @@ def substitute_parameters(text: str, bindings: Mapping[str, Binding]) -> str:
         body = re.sub(r"VALUES\s+\?" + name + r"\s*\{\s*UNDEF\s*\}",
                       f"VALUES ?{name} {{ {' '.join(v.n3() for v in values)} }}", body)
 
-    def term(match: re.Match) -> str:
-        value = bindings.get(match.group(1))
-        return value.n3() if isinstance(value, Identifier) else match.group(0)
+    from kg.sparql_text import replace_variables
 
-    return _VARIABLE.sub(term, body)
+    def term(name: str) -> str | None:
+        value = bindings.get(name)
+        return value.n3() if isinstance(value, Identifier) else None
+
+    return replace_variables(body, term)  # variables of the code only: "?x" in a string stays

@@ -6,7 +6,6 @@ the same stored query gives the same answer on either.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -46,19 +45,35 @@ def term_converter():
 
 
 class LocalStore:
-    """The embedded on-disk store, opened read-only; the default graph is the union of all graphs."""
+    """The embedded on-disk store, opened read-only; the default graph is the union of all graphs.
 
-    def __init__(self, store: ox.Store, path: Path | None = None):
+    An on-disk store is queried through a worker process (kg.worker) so that `timeout` can stop
+    a query and a query that outgrows memory cannot take the command down. SERVICE clauses are
+    refused unless allow_service (they would send requests to other servers).
+    """
+
+    def __init__(self, store: ox.Store | None, path: Path | None = None, worker=None,
+                 timeout: float | None = None, allow_service: bool = False):
         self._store = store
+        self._worker = worker
         self.path = path
+        self.timeout = timeout
+        self.allow_service = allow_service
 
     @classmethod
-    def open(cls, path: Path) -> LocalStore:
+    def open(cls, path: Path, timeout: float | None = None,
+             allow_service: bool = False) -> LocalStore:
         """Open a built store read-only (several processes may read it at once)."""
-        try:
-            return cls(ox.Store.read_only(str(path)), path)
-        except OSError as error:
-            raise StoreError(f"cannot open the store at {path}: {error}") from None
+        from kg.worker import QueryWorker, available
+
+        if not available():  # no fork (Windows): in-process, without a time limit
+            try:
+                return cls(ox.Store.read_only(str(path)), path, None, timeout, allow_service)
+            except OSError as error:
+                raise StoreError(f"cannot open the store at {path}: {error}") from None
+        worker = QueryWorker(path)
+        worker.start()
+        return cls(None, path, worker, timeout, allow_service)
 
     @classmethod
     def from_turtle(cls, *files: Path) -> LocalStore:
@@ -70,10 +85,14 @@ class LocalStore:
 
     def select(self, query: str, bindings: Mapping[str, Identifier] | None = None) -> list[Row]:
         """Run a SELECT query with parameters substituted as RDF terms; return the rows."""
+        text = bind_parameters(query, bindings or {})
+        check_read_only_select(text, self.allow_service)
+        if self._worker is not None:
+            names, rows = self._worker.select(text, self.timeout)
+            return cells_to_rows(rows)
+        assert self._store is not None
         try:
-            solutions = self._store.query(
-                bind_parameters(query, bindings or {}), use_default_graph_as_union=True
-            )
+            solutions = self._store.query(text, use_default_graph_as_union=True)
             if not isinstance(solutions, ox.QuerySolutions):
                 raise InputError("only SELECT queries can be run here")
             names = [v.value for v in solutions.variables]
@@ -83,103 +102,115 @@ class LocalStore:
             ]
         except SyntaxError as error:
             raise InputError(f"SPARQL syntax error: {str(error)[:200]}") from None
-        except OSError as error:  # pyoxigraph's evaluation failures (e.g. of a SERVICE call)
+        except (OSError, RuntimeError) as error:  # evaluation failures (e.g. of a SERVICE call)
             raise StoreError(f"the query failed: {str(error)[:200]}") from None
 
     def triple_count(self) -> int:
         """The number of quads in the store."""
+        if self._worker is not None:
+            return self._worker.count()
+        assert self._store is not None
         return len(self._store)
 
+    def close(self) -> None:
+        """Stop the query worker, if any."""
+        if self._worker is not None:
+            self._worker.stop()
 
-_WHERE = re.compile(r"\bWHERE\s*\{", re.IGNORECASE)
-_PARAMETER_ROW = re.compile(r"VALUES\s*\(([?$\w\s]+)\)\s*\{\s*\(\s*(?:UNDEF\s*)+\)\s*\}")
+
+def check_read_only_select(text: str, allow_service: bool = False) -> None:
+    """Refuse anything but a SELECT query, and SERVICE calls unless allowed."""
+    from kg.sparql_text import has_service, query_form
+
+    form = query_form(text)
+    if form == "UPDATE":
+        raise InputError("is a SPARQL update; only SELECT queries can be run here")
+    if form not in (None, "SELECT"):
+        raise InputError(f"only SELECT queries can be run here (this is {form})")
+    if has_service(text) and not allow_service:
+        raise InputError("the query calls another endpoint (SERVICE): the embedded store runs "
+                         "SERVICE clauses only with --allow-service")
+
+
+def cells_to_rows(rows) -> list[Row]:
+    """Rows from the query worker as rdflib terms (each distinct term converted once)."""
+    cache: dict = {}
+
+    def term(cell):
+        key = cell[1:]
+        found = cache.get(key)
+        if found is None:
+            kind, value, extra = key
+            if kind == "iri":
+                found = URIRef(value)
+            elif kind == "blank":
+                found = BNode(value)
+            elif kind == "lang":
+                found = Literal(value, lang=extra)
+            else:
+                found = Literal(value, datatype=URIRef(extra) if extra else None)
+            cache[key] = found
+        return found
+
+    return [{cell[0]: term(cell) for cell in row} for row in rows]
 
 
 def strip_comment_lines(query: str) -> str:
-    """Drop whole-line comments (SPARQLWrapper 2.0.0 misreads a SELECT that starts with them)."""
-    return "\n".join(line for line in query.splitlines() if not line.lstrip().startswith("#"))
+    """The query without its comments (some servers misread a query that starts with them)."""
+    from kg.sparql_text import strip_comments
+
+    return strip_comments(query)
 
 
 def bind_parameters(query: str, bindings: Mapping[str, Identifier]) -> str:
     """Bind parameters as RDF terms in the query's VALUES rows of UNDEFs.
 
     A stored query marks where its parameters enter with `VALUES (?a ?b) { (UNDEF UNDEF) }`; each
-    such row gets the bound terms, serialised by rdflib's n3() (which escapes them), so the engine
-    plans with the values known. A query without such a row gets one VALUES row at the start of its
-    outer WHERE group. No user text reaches the query any other way.
+    such row (in the code, not in a comment or string) gets the bound terms, serialised by rdflib's
+    n3() (which escapes them), so the engine plans with the values known. A parameter without such
+    a row is refused (kg.sparql_text.bind_values). No user text reaches the query any other way.
     """
-    if not bindings:
-        return query
-    used: set[str] = set()
+    from kg.sparql_text import bind_values
 
-    def row(match: re.Match) -> str:
-        names = [name.lstrip("?$") for name in match.group(1).split()]
-        used.update(names)
-        terms = " ".join(bindings[n].n3() if n in bindings else "UNDEF" for n in names)
-        return f"VALUES ({' '.join('?' + n for n in names)}) {{ ({terms}) }}"
-
-    bound = _PARAMETER_ROW.sub(row, query)
-    if used:
-        return bound
-    match = _WHERE.search(query)
-    if not match:
-        raise InputError("a query with parameters needs a WHERE clause")
-    names = " ".join(f"?{name}" for name in bindings)
-    values = " ".join(term.n3() for term in bindings.values())
-    return f"{query[: match.end()]} VALUES ({names}) {{ ({values}) }} {query[match.end():]}"
+    return bind_values(query, bindings)
 
 
 class RemoteEndpoint:
-    """A SPARQL 1.1 query endpoint reached over HTTP with SPARQLWrapper."""
+    """A SPARQL 1.1 query endpoint reached over HTTP (kg.http): read-only SELECT queries.
 
-    def __init__(self, url: str, user: str | None = None, password: str | None = None, timeout: float = 60):
-        from SPARQLWrapper import JSON, SPARQLWrapper
+    User and password may be part of the URL (`http://user:password@host/...`); else user is
+    given and the password comes from the caller (the CLI reads TARIFFKG_PASSWORD). timeout bounds
+    the whole wait for each answer, retries included.
+    """
 
-        self.url = url
-        self._client = SPARQLWrapper(url)
-        self._client.setReturnFormat(JSON)
+    def __init__(self, url: str, user: str | None = None, password: str | None = None,
+                 timeout: float = 60):
+        from kg.http import HttpClient, check_http_url, split_credentials
+
+        clean, given = split_credentials(url)
+        self.url = check_http_url(clean)
         self.timeout = float(timeout)
-        # setTimeout() truncates to int, and 0 means "wait forever"; the attribute takes a float.
-        self._client.timeout = self.timeout  # type: ignore[assignment]
-        self._client.setMethod("POST")
-        if user:
-            self._client.setCredentials(user, password or "")
+        user = given.user or user
+        password = given.password if given.password is not None else password
+        self._client = HttpClient(user, password, self.timeout, retries=2, backoff=0.25)
 
     def select(self, query: str, bindings: Mapping[str, Identifier] | None = None) -> list[Row]:
         """Run a SELECT query on the endpoint with the bindings as a VALUES row; return the rows."""
-        from SPARQLWrapper import SELECT
-
-        text = bind_parameters(strip_comment_lines(query), bindings or {})
-        self._client.setQuery(text)
-        if self._client.queryType != SELECT or self._client.isSparqlUpdateRequest():
-            # SPARQLWrapper would send an update as one, and some servers take updates at /sparql
-            raise InputError("only SELECT queries can be run here")
+        text = bind_parameters(query, bindings or {})
+        check_read_only_select(text, allow_service=True)  # the server decides about SERVICE
+        answers = self._client.select(self.url, strip_comment_lines(text))
         try:
-            result = self._client.queryAndConvert()
-        except Exception as error:  # noqa: BLE001 - SPARQLWrapper raises many unrelated types
-            raise EndpointError(f"{_redact(self.url)}: {_describe(error, self.timeout)}") from None
-        if not isinstance(result, dict) or "results" not in result:
-            raise EndpointError(f"{_redact(self.url)}: the answer is not SPARQL JSON results")
-        return [
-            {name: _json_term(value) for name, value in binding.items()}
-            for binding in result["results"]["bindings"]
-        ]
+            return [{name: _json_term(value) for name, value in answer.items()}
+                    for answer in answers]
+        except (KeyError, TypeError, AttributeError):
+            raise EndpointError(f"{_redact(self.url)}: the answer is not SPARQL JSON results"
+                                ) from None
 
 
 def _redact(url: str) -> str:
-    from kg.load import redact
+    from kg.http import redact_url
 
-    return redact(url)
-
-
-def _describe(error: Exception, timeout: float | None = None) -> str:
-    import socket
-
-    reason = getattr(error, "reason", error)
-    if isinstance(reason, (socket.timeout, TimeoutError)) or isinstance(error, (socket.timeout, TimeoutError)):
-        return f"no answer within {timeout:g} s (--timeout)" if timeout else "no answer before the timeout"
-    text = str(error).strip().splitlines()
-    return text[0] if text else type(error).__name__
+    return redact_url(url)
 
 
 def _json_term(value: dict) -> Identifier:

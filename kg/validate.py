@@ -159,9 +159,40 @@ def validate_quads(quads: Iterable[ox.Quad]) -> ValidationReport:
     """Validate a graph given as quads (named graphs as kg.build makes them)."""
     store = ox.Store()
     store.bulk_extend(quads)
+    check_class_depth(store)
     results = shacl_results(store) + check_results(store)
     results.sort(key=Result.sort_key)
     return ValidationReport(results=results, triples=len(store))
+
+
+MAX_CLASS_DEPTH = 200
+
+
+def check_class_depth(store: ox.Store, limit: int = MAX_CLASS_DEPTH) -> None:
+    """Raise DataError when an rdfs:subClassOf chain is deeper than limit classes.
+
+    pySHACL walks class hierarchies recursively: a chain thousands of classes deep would end in
+    a RecursionError instead of a report.
+    """
+    sub = ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#subClassOf")
+    parents: dict = {}
+    for quad in store.quads_for_pattern(None, sub, None, None):
+        parents.setdefault(quad.subject, set()).add(quad.object)
+    depth: dict = {}
+    for start in parents:
+        stack, seen = [start], {start}
+        while stack:  # depth-first without recursion; cycles count once
+            node = stack[-1]
+            pending = [p for p in parents.get(node, ()) if p not in depth and p not in seen]
+            if pending:
+                seen.update(pending)
+                stack.extend(pending)
+                continue
+            stack.pop()
+            depth[node] = 1 + max((depth.get(p, 0) for p in parents.get(node, ())), default=0)
+            if depth[node] > limit:
+                raise DataError(f"rdfs:subClassOf chain deeper than {limit} classes at {node}: "
+                                "flatten the class hierarchy")
 
 
 ############################################################################

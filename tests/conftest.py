@@ -173,7 +173,10 @@ class ScriptedServer:
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def _handle(self):
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0) or 0))
+                if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+                    body = self._read_chunked()
+                else:
+                    body = self.rfile.read(int(self.headers.get("Content-Length", 0) or 0))
                 outer.requests.append((self.command, self.path, dict(self.headers), body))
                 status, headers, payload = answer(self, body)
                 try:
@@ -185,6 +188,16 @@ class ScriptedServer:
                     self.wfile.write(payload)
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # the client gave up (a timeout test)
+
+            def _read_chunked(self) -> bytes:
+                parts: list[bytes] = []
+                while True:
+                    size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                    if size == 0:
+                        self.rfile.readline()
+                        return b"".join(parts)
+                    parts.append(self.rfile.read(size))
+                    self.rfile.readline()
 
             do_GET = do_POST = _handle
 

@@ -130,7 +130,7 @@ def test_chart_with_a_wrong_suffix(home, tmp_path):
 def test_far_dates_give_an_answer_with_a_note(home):
     result = run(home, "duty", "--hts", "8703.23.01", "--origin", "JP", "--date", "9999-12-31")
     assert result.exit_code == 0, result.output
-    assert "the data reaches" in result.stdout
+    assert "reach" in result.stdout and "not in the graph" in result.stdout
 
 
 # --- files -------------------------------------------------------------------------------------
@@ -150,7 +150,7 @@ def test_unusable_batch_files(home, tmp_path, content, needle):
 def test_missing_and_folder_batch_files(home, tmp_path):
     assert_one_error_line(run(home, "duty", "--batch", str(tmp_path / "none.csv")), "none.csv",
                           "no such batch file")
-    assert_one_error_line(run(home, "duty", "--batch", str(tmp_path)), str(tmp_path), "cannot read")
+    assert_one_error_line(run(home, "duty", "--batch", str(tmp_path)), str(tmp_path), "is a folder")
 
 
 def test_batch_with_bom_crlf_blank_lines_and_bad_rows(home, tmp_path):
@@ -182,7 +182,7 @@ def test_batch_as_known_on_column_before_2025(home, tmp_path):
     path = tmp_path / "batch.csv"
     path.write_text("hts,origin,date,as_known_on\n8703.23.01,JP,2025-05-01,2024-06-01\n")
     result = run(home, "duty", "--batch", str(path))
-    assert_one_error_line(result, f"{path}:2", "--as-known-on")
+    assert_one_error_line(result, f"{path}:2", "column as_known_on", "2025-01-01")
 
 
 @pytest.mark.parametrize("text, needle", [
@@ -283,7 +283,7 @@ def test_real_process_one_line_and_debug_traceback(home, tmp_path):
     assert plain.returncode == 2 and "Traceback" not in plain.stderr
     assert plain.stderr.count("\n") == 1 and str(chart) in plain.stderr
     debug = tariffkg(home, "--debug", *args)
-    assert debug.returncode != 0 and "Traceback" in debug.stderr
+    assert debug.returncode == 2 and "Traceback" in debug.stderr
 
 
 def test_unexpected_exception_becomes_one_line(home, monkeypatch):
@@ -297,4 +297,133 @@ def test_unexpected_exception_becomes_one_line(home, monkeypatch):
     result = run(home, *DUTY)
     assert_one_error_line(result, "RuntimeError", "storage engine exploded", "--debug")
     result = CliRunner().invoke(main, ["--debug", *DUTY], env={"TARIFFKG_HOME": home})
-    assert isinstance(result.exception, RuntimeError)
+    assert result.exit_code == 2, "--debug shows the traceback but keeps exit code 2 (1 is for violations)"
+    assert "Traceback" in result.stderr and "RuntimeError: storage engine exploded" in result.stderr
+
+
+# --- inputs without bounds (issue 14 items 10 and 12, and the small ones) -----------------------
+
+
+def test_batch_from_dev_zero_is_refused_at_once(home):
+    result = run(home, "duty", "--batch", "/dev/zero")
+    assert_one_error_line(result, "/dev/zero", "not a regular file")
+
+
+def test_batch_from_a_fifo_is_refused_without_waiting(home, tmp_path):
+    fifo = tmp_path / "questions.csv"
+    os.mkfifo(fifo)
+    process = subprocess.run(
+        [sys.executable, "-c", "from kg.cli import main; main()", "duty", "--batch", str(fifo)],
+        check=False, capture_output=True, text=True, timeout=60,
+        env={**os.environ, "TARIFFKG_HOME": home})
+    assert process.returncode == 2 and "FIFO" in process.stderr and str(fifo) in process.stderr
+
+
+def test_query_file_from_dev_zero_or_a_fifo_is_refused(home, tmp_path):
+    assert_one_error_line(run(home, "query", "--file", "/dev/zero"), "/dev/zero", "regular file")
+    fifo = tmp_path / "q.rq"
+    os.mkfifo(fifo)
+    assert_one_error_line(run(home, "query", "--file", str(fifo)), str(fifo), "FIFO")
+
+
+def test_a_huge_query_file_names_the_limit(home, tmp_path):
+    path = tmp_path / "big.rq"
+    path.write_text("SELECT * WHERE { ?s ?p ?o } # " + "x" * 2_000_000)
+    assert_one_error_line(run(home, "query", "--file", str(path)), str(path), "1,048,576 bytes")
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "1e400", "0", "-1"])
+def test_timeout_must_be_a_finite_positive_number(home, value):
+    result = run(home, *DUTY, "--timeout", value)
+    assert_one_error_line(result, "--timeout")
+    assert "credentials" not in result.stderr
+
+
+@pytest.mark.parametrize("value", ["nan", "inf"])
+def test_load_timeout_must_be_finite(home, value):
+    assert_one_error_line(run(home, "load", "--endpoint", "http://127.0.0.1:9/query",
+                              "--timeout", value), "--timeout")
+
+
+@pytest.mark.parametrize("hts", ["٨٧٠٣٢٣٠١", "８７０３２３０１", "8703.23.0１"])
+def test_non_ascii_digits_are_not_hts_digits(home, hts):
+    assert_one_error_line(run(home, "duty", "--hts", hts, "--origin", "JP", "--date",
+                              "2025-05-01"), "--hts", "not an HTS code")
+
+
+def test_a_huge_hts_value_is_not_echoed_whole(home):
+    result = run(home, "duty", "--hts", "8" * 100_000, "--origin", "JP", "--date", "2025-05-01")
+    assert_one_error_line(result, "--hts", "100,000 characters")
+    assert len(result.stderr) < 500
+
+
+@pytest.mark.parametrize("day", ["20250501", "2025-W18-4", "2025-05-01T00:00", "2025-5-1"])
+def test_only_yyyy_mm_dd_is_a_date(home, day):
+    assert_one_error_line(run(home, "duty", "--hts", "8703.23.01", "--origin", "JP", "--date", day),
+                          "--date", "YYYY-MM-DD")
+
+
+def test_timeline_refuses_an_empty_as_known_on_like_duty(home):
+    assert_one_error_line(run(home, *DUTY, "--as-known-on", ""), "--as-known-on")
+    assert_one_error_line(run(home, "timeline", "--hts", "8703.23.01", "--origin", "JP",
+                              "--as-known-on", ""), "--as-known-on")
+
+
+@pytest.mark.parametrize("url", ["file:///etc/passwd", "ftp://example.org/query",
+                                 "gopher://example.org/", "http:///query", "//example.org/q"])
+@pytest.mark.parametrize("command", [DUTY, ["query", "product", "-p", "product=8703.23.01"],
+                                     ["load"]], ids=lambda c: c[0])
+def test_only_http_endpoints_are_accepted(home, url, command):
+    result = run(home, *command, "--endpoint", url, "--timeout", "2")
+    assert_one_error_line(result, "http")
+    assert "/etc/passwd" not in result.stdout
+
+
+def test_duplicate_parameters_are_an_error(home):
+    result = run(home, "query", "product", "-p", "product=8703.23.01", "-p", "product=8703.24.01")
+    assert_one_error_line(result, "-p product", "twice")
+
+
+def test_debug_keeps_exit_code_2(home):
+    result = CliRunner().invoke(main, ["--debug", "duty", "--hts", "abc", "--origin", "JP",
+                                       "--date", "2025-05-01"], env={"TARIFFKG_HOME": home})
+    assert result.exit_code == 2
+
+
+def test_batch_piped_into_head_prints_no_broken_pipe(home, tmp_path):
+    path = tmp_path / "batch.csv"
+    path.write_text("hts,origin,date\n" + "8703.23.01,JP,2025-05-01\n" * 40)
+    command = (f"{sys.executable} -c 'from kg.cli import main; main()' duty --batch {path} "
+               "--format csv | head -1")
+    process = subprocess.run(["bash", "-o", "pipefail", "-c", command], check=False,
+                             capture_output=True, text=True, timeout=120,
+                             env={**os.environ, "TARIFFKG_HOME": home})
+    assert process.stdout.startswith("hts,origin,date")
+    assert "Broken pipe" not in process.stderr and "BrokenPipeError" not in process.stderr
+    assert "Exception ignored" not in process.stderr
+
+
+def test_a_50_mb_literal_in_a_validated_file_names_the_limit(home, tmp_path, fast_validate):
+    path = tmp_path / "big-literal.ttl"
+    with open(path, "w", encoding="utf-8") as out:
+        out.write('<http://example.org/a> <http://www.w3.org/2000/01/rdf-schema#comment> "')
+        out.write("x" * 50_000_000)
+        out.write('" .\n')
+    result = run(home, "validate", str(path))
+    assert_one_error_line(result, str(path), "16 MiB")
+    assert "unexpected" not in result.stderr
+
+
+def test_a_3000_deep_subclass_chain_is_an_error_not_a_recursion_error(home, tmp_path,
+                                                                     fast_validate):
+    path = tmp_path / "deep.ttl"
+    lines = ["@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .",
+             "@prefix tkg: <https://w3id.org/tariff-kg/ontology#> .",
+             "<http://example.org/c0> rdfs:subClassOf tkg:Measure ."]
+    lines += [f"<http://example.org/c{i + 1}> rdfs:subClassOf <http://example.org/c{i}> ."
+              for i in range(3000)]
+    lines.append("<http://example.org/x> a <http://example.org/c3000> .")
+    path.write_text("\n".join(lines) + "\n")
+    result = run(home, "validate", str(path))
+    assert_one_error_line(result, "rdfs:subClassOf", "200")
+    assert "Recursion" not in result.stderr and "unexpected" not in result.stderr

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import stat
+from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
@@ -13,7 +14,15 @@ from rdflib import Dataset, Graph
 
 import kg.build
 from kg.cli import main
-from kg.export import FORMATS, export_graph, hts_revisions, serialize, write_atomically
+from kg.errors import InputError
+from kg.export import (
+    FORMATS,
+    export_graph,
+    hts_revisions,
+    serialize,
+    write_atomically,
+    write_output,
+)
 
 SAMPLE = """
 @prefix ex: <http://example.org/> .
@@ -65,6 +74,7 @@ def test_output_is_the_same_bytes_for_the_same_sources(fmt):
 
 def test_write_atomically_leaves_only_the_finished_file(tmp_path):
     target = tmp_path / "out" / "graph.nq"
+    target.parent.mkdir()
     write_atomically(target, b"one\n")
     write_atomically(target, b"two\n")
     assert target.read_bytes() == b"two\n"
@@ -120,3 +130,81 @@ def test_hts_revisions_keep_key_date_and_hash(tmp_path):
     )
     assert hts_revisions(path) == [{"key": "2025-basic", "date": "2025-01-01", "sha256": "abc"}]
     assert hts_revisions(tmp_path / "absent.csv") == []
+
+
+# --- where --out writes: regular files atomically, everything else in place, never a new folder ---
+
+
+def test_a_regular_file_is_replaced_atomically_and_keeps_its_mode(tmp_path):
+    target = tmp_path / "graph.nq"
+    target.write_bytes(b"old\n")
+    target.chmod(0o640)
+    write_output(target, b"new\n")
+    assert target.read_bytes() == b"new\n" and stat.S_IMODE(target.stat().st_mode) == 0o640
+    assert [p.name for p in tmp_path.iterdir()] == ["graph.nq"]
+
+
+def test_a_symlink_is_followed_and_stays_a_link(tmp_path):
+    real = tmp_path / "real.nq"
+    real.write_bytes(b"old\n")
+    link = tmp_path / "link.nq"
+    link.symlink_to(real)
+    assert write_output(link, b"new\n") == real
+    assert link.is_symlink() and real.read_bytes() == b"new\n"
+
+
+def test_a_dangling_symlink_writes_its_target(tmp_path):
+    link = tmp_path / "link.nq"
+    link.symlink_to(tmp_path / "target.nq")
+    write_output(link, b"x\n")
+    assert link.is_symlink() and (tmp_path / "target.nq").read_bytes() == b"x\n"
+
+
+def test_a_fifo_is_written_in_place(tmp_path):
+    import os
+    import threading
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    got = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()))
+    reader.start()
+    write_output(fifo, b"through the pipe\n")
+    reader.join(timeout=10)
+    assert got == [b"through the pipe\n"]
+    assert stat.S_ISFIFO(fifo.lstat().st_mode), "the FIFO is still a FIFO"
+
+
+def test_a_character_device_is_written_in_place():
+    before = Path("/dev/null").lstat()
+    write_output(Path("/dev/null"), b"nothing\n")
+    after = Path("/dev/null").lstat()
+    assert stat.S_ISCHR(after.st_mode) and after.st_ino == before.st_ino
+
+
+def test_cli_export_to_dev_null_keeps_the_device(monkeypatch):
+    monkeypatch.setattr("kg.export.export_graph", lambda fmt: b"<http://x/s> <http://x/p> 1 .\n")
+    before = Path("/dev/null").lstat()
+    result = CliRunner().invoke(main, ["export", "--out", "/dev/null"])
+    assert result.exit_code == 0, result.output
+    assert Path("/dev/null").lstat().st_ino == before.st_ino and Path("/dev/null").is_char_device()
+
+
+def test_a_missing_folder_is_an_error_and_never_created(tmp_path):
+    target = tmp_path / "nonexistent" / "x.nq"
+    with pytest.raises(InputError, match="does not exist"):
+        write_output(target, b"x\n")
+    assert not target.parent.exists()
+    result = CliRunner().invoke(main, ["export", "--manifest", "--out", str(target)])
+    assert result.exit_code == 2 and "does not exist" in result.stderr
+    assert not target.parent.exists()
+
+
+def test_a_full_disk_names_the_path():
+    with pytest.raises(InputError, match="/dev/full: cannot write: No space left"):
+        write_output(Path("/dev/full"), b"x" * 100_000)
+
+
+def test_a_folder_is_refused(tmp_path):
+    with pytest.raises(InputError, match="is a folder"):
+        write_output(tmp_path, b"x")

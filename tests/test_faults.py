@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 import urllib.parse
+import urllib.request
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -194,9 +195,29 @@ def test_timeout_defaults_to_60_seconds():
 def test_load_times_out_and_gives_up_after_bounded_retries(scripted_server):
     server = scripted_server(sleeping(3))
     start = time.monotonic()
-    with pytest.raises(EndpointError, match="no answer before the timeout"):
+    with pytest.raises(EndpointError, match=r"no answer within 0\.3 s \(--timeout\)"):
         load(server.url, {G: []}, password="", timeout=0.3, retries=2, backoff=0.05)
-    assert len(server.requests) == 3 and time.monotonic() - start < 2.5
+    assert len(server.requests) == 1 and time.monotonic() - start < 1.5
+
+
+def test_the_timeout_bounds_retries_too(scripted_server):
+    """Issue 14 item 11: a server that accepts and never answers made load wait ~4x --timeout."""
+    server = scripted_server(sleeping(30))
+    start = time.monotonic()
+    result = CliRunner().invoke(main, ["load", "--endpoint", server.url, "--timeout", "2"])
+    elapsed = time.monotonic() - start
+    assert result.exit_code == 2, result.output
+    assert "no answer within 2 s (--timeout)" in result.stderr
+    assert elapsed < 4, elapsed
+
+
+def test_retries_stop_at_the_deadline_and_say_how_long(scripted_server):
+    answer, state = flaky(failures=100)
+    server = scripted_server(answer)
+    start = time.monotonic()
+    with pytest.raises(EndpointError, match=r"HTTP 503: busy \(\d attempts in \d\.\d s\)"):
+        load(server.url, {G: three_triples()}, password="", retries=10, backoff=0.4, timeout=2)
+    assert time.monotonic() - start < 2.5 and 2 <= state["n"] <= 4
 
 
 # --- transient server errors --------------------------------------------------------------------
@@ -229,7 +250,8 @@ def three_triples():
 def test_load_retries_transient_503s_with_back_off(scripted_server):
     answer, state = flaky(failures=2)
     server = scripted_server(answer)
-    assert load(server.url, {G: three_triples()}, password="", retries=3, backoff=0.1) == {G: 3}
+    assert load(server.url, {G: three_triples()}, password="", retries=3, backoff=0.1,
+                strategy="staged") == {G: 3}
     first, second, third = state["times"][:3]
     assert second - first >= 0.1 and third - second >= 0.2  # back-off doubles
     posts = [r for r in server.requests if r[1].startswith("/store")]
@@ -242,3 +264,188 @@ def test_load_gives_up_after_a_bounded_number_of_503s(scripted_server):
     result = CliRunner().invoke(main, ["load", "--endpoint", server.url, "--timeout", "5"])
     assert result.exit_code == 2 and "HTTP 503" in result.stderr and "Traceback" not in result.output
     assert state["n"] == 4  # one try and three retries
+
+
+# --- a rebuild never leaves a half-deleted store (issue 14 item 2) ------------------------------
+
+TINY_MAIN = """
+import pyoxigraph as ox
+import kg.build
+def quads(progress=None, extra_files=()):
+    for i in range(3000):
+        yield ox.Quad(ox.NamedNode(f"http://example.org/s{i}"), ox.NamedNode("http://example.org/p"),
+                      ox.Literal("o"), ox.NamedNode("https://w3id.org/tariff-kg/graph/fault-test"))
+kg.build.graph_quads = quads
+from kg.cli import main
+main()
+"""
+
+
+def _store_opens(path: Path) -> bool:
+    try:
+        ox.Store.read_only(str(path))
+    except OSError:
+        return False
+    return True
+
+
+def test_force_rebuild_killed_while_removing_the_old_store(tmp_path):
+    """strace kills the rebuild at its 5th unlinkat: the store is still whole, or absent."""
+    import shutil
+
+    if shutil.which("strace") is None:
+        pytest.skip("strace is not installed (apt-get install strace)")
+    probe = subprocess.run(["strace", "-f", "-e", "trace=none", "true"], check=False,
+                           capture_output=True)
+    if probe.returncode != 0:
+        pytest.skip(f"strace cannot run here: {probe.stderr.decode().strip()[:200]}")
+    script = tmp_path / "tiny_main.py"
+    script.write_text(TINY_MAIN)
+    home = tmp_path / "home"
+    env = {**os.environ, "PYTHONPATH": str(Path(kg.build.__file__).parent.parent)}
+    built = subprocess.run([sys.executable, str(script), "build", "--store", str(home)],
+                           check=False, capture_output=True, text=True, timeout=120, env=env)
+    path = Path(built.stdout.strip())
+    assert built.returncode == 0 and is_complete(path), built.stderr
+    for when in (1, 3, 5, 9, 15):
+        subprocess.run(["strace", "-f", "-o", "/dev/null", "-e", "trace=unlinkat", "-e",
+                        f"inject=unlinkat:signal=KILL:when={when}", sys.executable, str(script),
+                        "build", "--force", "--store", str(home)],
+                       check=False, capture_output=True, timeout=120, env=env)
+        assert not path.exists() or (is_complete(path) and _store_opens(path)), when
+        again = subprocess.run([sys.executable, str(script), "query", "data_reach", "--store",
+                                str(home)], check=False, capture_output=True, text=True, timeout=120, env=env)
+        assert again.returncode == 0, (when, again.stderr)
+        assert is_complete(path) and _store_opens(path)
+
+
+def test_force_rebuild_interrupted_while_removing_keeps_a_whole_store(tmp_path, tiny_graph,
+                                                                      monkeypatch):
+    path = build_store(store_path(tmp_path))
+    real_rmtree = kg.build.shutil.rmtree
+
+    def rmtree_then_die(folder, *args, **kwargs):
+        victim = next(Path(folder).glob("MANIFEST-*"), None)
+        if victim:
+            victim.unlink()  # part of the removal happened
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(kg.build.shutil, "rmtree", rmtree_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        build_store(path, force=True)
+    monkeypatch.setattr(kg.build.shutil, "rmtree", real_rmtree)
+    assert is_complete(path) and _store_opens(path)
+    assert ensure_store(tmp_path) == path
+    leftovers = [p.name for p in tmp_path.iterdir() if p != path]
+    assert leftovers and all(kg.build.RETIRED in name for name in leftovers)  # removed once we exit
+
+
+def test_a_complete_store_that_cannot_open_is_rebuilt_by_the_next_command(tmp_path, tiny_graph):
+    path = build_store(store_path(tmp_path))
+    for name in ("CURRENT", *(p.name for p in path.glob("MANIFEST-*"))):
+        (path / name).unlink()
+    assert is_complete(path) and not _store_opens(path)
+    result = CliRunner().invoke(main, ["query", "data_reach", "--store", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "rebuilding" in result.stderr and _store_opens(path)
+
+
+# --- the embedded store obeys --timeout and survives a query that outgrows memory (item 8) ------
+
+CROSS_JOIN = "SELECT * WHERE { ?a ?b ?c . ?d ?e ?f }"
+
+
+@pytest.fixture(scope="module")
+def home(shipped_store_root):
+    return shipped_store_root
+
+
+def test_a_cross_join_on_the_embedded_store_stops_at_the_timeout(home, tmp_path):
+    path = tmp_path / "cross.rq"
+    path.write_text(CROSS_JOIN)
+    start = time.monotonic()
+    result = CliRunner().invoke(main, ["query", "--file", str(path), "--timeout", "2"],
+                                env={"TARIFFKG_HOME": str(home)})
+    assert result.exit_code == 2, result.output
+    assert "did not finish within 2 s (--timeout)" in result.stderr
+    assert time.monotonic() - start < 20
+
+
+def test_order_by_over_a_cross_join_is_one_line_not_an_abort(home, tmp_path):
+    path = tmp_path / "cross.rq"
+    path.write_text(CROSS_JOIN + " ORDER BY ?c ?f")
+    env = {**os.environ, "TARIFFKG_HOME": str(home), "TARIFFKG_QUERY_MEMORY_MB": "700"}
+    process = subprocess.run([sys.executable, "-c", "from kg.cli import main; main()", "query",
+                              "--file", str(path), "--timeout", "120"], check=False,
+                             capture_output=True, text=True, timeout=300, env=env)
+    assert process.returncode == 2, (process.returncode, process.stderr[-2000:])
+    assert "out of memory" in process.stderr and "TARIFFKG_QUERY_MEMORY_MB" in process.stderr
+    assert "backtrace" not in process.stderr and process.stderr.count("\n") == 1
+
+
+def test_the_worker_comes_back_after_a_timeout(shipped_store):
+    from kg.errors import StoreError
+    from kg.store import LocalStore
+
+    store = LocalStore.open(shipped_store.path, timeout=1)
+    try:
+        with pytest.raises(StoreError, match="within 1 s"):
+            store.select(CROSS_JOIN)
+        assert store.select("SELECT (COUNT(*) AS ?n) WHERE { ?s a ?t } LIMIT 1")
+    finally:
+        store.close()
+
+
+# --- a load stopped part-way leaves no temporary graphs (item 9) ------------------------------
+
+
+def _loading_graphs(query_url: str) -> list[str]:
+    from kg.load import LOADING_PREFIX
+
+    query = ("SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } "
+             f'FILTER(STRSTARTS(STR(?g), "{LOADING_PREFIX}")) }}')
+    url = query_url + "?" + urllib.parse.urlencode({"query": query})
+    request = urllib.request.Request(url, headers={"Accept": "application/sparql-results+json"})
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        return [row["g"]["value"] for row in json.load(answer)["results"]["bindings"]]
+
+
+def _staged_load(home: Path, url: str) -> subprocess.Popen:
+    base = url.rsplit("/", 1)[0]
+    return tariffkg_process(home, "load", "--endpoint", url, "--store-endpoint", base + "/store",
+                            "--update-endpoint", base + "/update", start_new_session=True)
+
+
+def _wait_for_loading_graphs(url: str, process: subprocess.Popen) -> None:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and process.poll() is None:
+        if _loading_graphs(url):
+            return
+        time.sleep(0.1)
+    pytest.fail(f"no temporary graph appeared: {process.communicate()}")
+
+
+@pytest.mark.server
+def test_a_load_stopped_with_sigterm_drops_its_temporary_graphs(home, own_oxigraph):
+    url = own_oxigraph.query_url
+    process = _staged_load(home, url)
+    _wait_for_loading_graphs(url, process)
+    os.kill(process.pid, signal.SIGTERM)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 130, err
+    assert _loading_graphs(url) == []
+
+
+@pytest.mark.server
+def test_a_load_killed_part_way_is_cleaned_by_the_next(home, own_oxigraph):
+    url = own_oxigraph.query_url
+    process = _staged_load(home, url)
+    _wait_for_loading_graphs(url, process)
+    os.kill(process.pid, signal.SIGKILL)
+    process.communicate(timeout=60)
+    assert _loading_graphs(url), "SIGKILL leaves the temporary graph behind"
+    again = tariffkg_process(home, "load", "--endpoint", url)
+    out, err = again.communicate(timeout=600)
+    assert again.returncode == 0, err
+    assert _loading_graphs(url) == []
+    assert "graph/hts\t" in out

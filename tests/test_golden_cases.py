@@ -67,11 +67,12 @@ def test_golden_case(shipped_store, case):
         by_authority[component.authority] += component.ad_valorem_percent or 0.0
     got = {name: round(by_authority.get(name, 0.0), 4) for name in expected_parts(case["expect"])}
     want = {name: round(value, 4) for name, value in expected_parts(case["expect"]).items()}
-    explain = (f"{case['source']}\n" + "\n".join(f"  {c.authority}: {c.label} adds {c.ad_valorem_percent}"
-                                                 for c in answer.components)
-               + "\n  not applied: " + "; ".join(f"{n.label} ({', '.join(r.reason for r in n.reasons)})"
-                                                for n in answer.not_applied)
-               + f"\n  coverage: {answer.coverage.missing}")
+    parts = "\n".join(f"  {c.authority}: {c.label} adds {c.ad_valorem_percent}"
+                      for c in answer.components)
+    skipped = "; ".join(f"{n.label} ({', '.join(r.reason for r in n.reasons)})"
+                        for n in answer.not_applied)
+    explain = (f"{case['source']}\n{parts}\n  not applied: {skipped}"
+               f"\n  coverage: {answer.coverage.missing}")
     assert got == want, explain
     if (case.get("total") or "").strip():
         assert answer.coverage.complete, explain

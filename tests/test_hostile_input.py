@@ -259,3 +259,210 @@ def test_json_answers_never_carry_the_password(scripted_server):
     result = invoke("query", "product", "-p", "product=8703.23.01", "--endpoint", server.url,
                     "--format", "json")
     assert result.exit_code == 0 and SECRET not in result.output
+
+
+# --- credentials in URLs (issue 14 items 4 and 5) -------------------------------------------
+
+URL_SECRETS = ["S3cret/x", "pa#ss", "pa?ss", "p@ss/w#r?d", "with space", "ünïcode/☃"]
+ALL_COMMANDS = COMMANDS + [["load"]]
+
+
+def requiring(user: str, password: str):
+    """A server that wants Basic credentials user:password and then answers empty results."""
+    expected = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+    def answer(handler, body):
+        if handler.headers.get("Authorization") != expected:
+            return 401, {"WWW-Authenticate": 'Basic realm="tkg"'}, b"who are you?\n"
+        if handler.path.startswith("/update") or handler.path.startswith("/store"):
+            return 204, {}, b""
+        if b"CONSTRUCT" in body:
+            return 200, {"Content-Type": "application/n-triples"}, b""
+        return 200, {"Content-Type": "application/sparql-results+json"}, json.dumps(
+            {"head": {"vars": ["n"]}, "results": {"bindings": []}}).encode()
+
+    return answer
+
+
+def with_credentials(url: str, user: str, password: str) -> str:
+    return url.replace("http://", f"http://{user}:{password}@")
+
+
+@pytest.mark.parametrize("password", URL_SECRETS)
+def test_user_and_password_in_the_url_work_and_never_show(scripted_server, password):
+    from kg.http import forget_secrets
+
+    forget_secrets()
+    server = scripted_server(requiring("tkg", password))
+    url = with_credentials(server.url, "tkg", password)
+    result = invoke("query", "product", "-p", "product=8703.23.01", "--endpoint", url,
+                    "--timeout", "5", password=None)
+    assert result.exit_code == 0, result.output
+    assert password not in result.output
+    assert any(r[2].get("Authorization") for r in server.requests)
+
+
+@pytest.mark.parametrize("password", URL_SECRETS)
+@pytest.mark.parametrize("command", ALL_COMMANDS, ids=lambda c: c[0])
+def test_a_password_in_the_url_never_shows_in_errors(scripted_server, password, command):
+    server = scripted_server(echoing(401))
+    url = with_credentials(server.url, "tkg", password)
+    for debug in ([], ["--debug"]):
+        result = CliRunner().invoke(main, [*debug, *command, "--endpoint", url, "--timeout", "5"],
+                                    env={"TARIFFKG_PASSWORD": None, "TARIFFKG_USER": None})
+        assert result.exit_code == 2, result.output
+        assert password not in result.output, result.output
+        assert "nonnumeric port" not in result.output
+        encoded = base64.b64encode(f"tkg:{password}".encode()).decode()
+        assert encoded not in result.output and encoded.rstrip("=") not in result.output
+
+
+@pytest.mark.parametrize("command", ALL_COMMANDS, ids=lambda c: c[0])
+def test_debug_tracebacks_hide_echoed_credentials(scripted_server, command):
+    server = scripted_server(echoing(500))
+    result = CliRunner().invoke(main, ["--debug", *command, "--endpoint", server.url,
+                                       "--user", "tkg", "--timeout", "3"],
+                                env={"TARIFFKG_PASSWORD": SECRET})
+    assert result.exit_code == 2 and SECRET not in result.output
+    encoded = base64.b64encode(f"tkg:{SECRET}".encode()).decode()
+    assert encoded not in result.output
+
+
+def test_a_one_letter_password_does_not_mangle_messages(home):
+    result = CliRunner().invoke(main, ["duty", "--hts", "abc", "--origin", "JP", "--date",
+                                       "2025-05-01"],
+                                env={"TARIFFKG_HOME": home, "TARIFFKG_PASSWORD": "o"})
+    assert result.exit_code == 2
+    assert "HTS code" in result.stderr and "***" not in result.stderr
+
+
+def test_redaction_is_of_whole_tokens():
+    from kg.http import forget_secrets, redact, remember_secret
+
+    forget_secrets()
+    remember_secret("o", "u")
+    assert redact("HTS code of origin o: u:o") == "HTS code of origin ***: ***"
+    forget_secrets()
+
+
+@pytest.mark.parametrize("url, clean, user, password", [
+    ("http://u:S3cret/x@127.0.0.1:8/query", "http://127.0.0.1:8/query", "u", "S3cret/x"),
+    ("http://u:a#b?c@h/q", "http://h/q", "u", "a#b?c"),
+    ("http://u:p@ss@h:1/q", "http://h:1/q", "u", "p@ss"),
+    ("http://u%40x:p%2Fq@h/q", "http://h/q", "u@x", "p/q"),
+    ("http://u@h/q", "http://h/q", "u", None),
+    ("http://h/path@x/q", "http://h/path@x/q", None, None),
+    ("https://[::1]:8890/sparql", "https://[::1]:8890/sparql", None, None),
+])
+def test_credentials_are_split_off_before_anything_else(url, clean, user, password):
+    from kg.http import split_credentials
+
+    got, credentials = split_credentials(url)
+    assert (got, credentials.user, credentials.password) == (clean, user, password)
+    assert password is None or password not in repr(credentials)
+
+
+def test_every_command_takes_user_the_same_way():
+    for name in ("duty", "query", "timeline", "diff", "load"):
+        option = next(p for p in main.commands[name].params if p.name == "user")
+        assert option.envvar == "TARIFFKG_USER", name
+
+
+# --- parameters bound only where the code says (issue 14 item 6) -----------------------------
+
+TRICKY_QUERY = '''# tricky: a WHERE { in a comment comes first
+#
+# Parameters (name, kind, meaning):
+#   ?label  string  any text
+#
+# WHERE { ?x ?y ?z }  <- a comment, not the query's WHERE
+SELECT ?v ?note WHERE {
+  BIND("WHERE { in a string" AS ?note)
+  BIND(?label AS ?v)
+}
+'''
+
+
+@pytest.mark.server
+@pytest.mark.parametrize("text", ["plain", 'x") } ; DROP ALL ; #', "WHERE { ?s ?p ?o }"])
+def test_a_user_query_binds_the_same_on_both_backends(home, loaded_server, tmp_path, text):
+    path = tmp_path / "tricky.rq"
+    path.write_text(TRICKY_QUERY)
+    outputs = []
+    for backend in ([], ["--endpoint", loaded_server]):
+        result = invoke("query", "--file", str(path), "-p", f"label={text}", "--format", "json",
+                        *backend, home=home, password=None)
+        assert result.exit_code == 0, result.output
+        rows = json.loads(result.stdout)
+        assert [r["v"] for r in rows] == [text] and rows[0]["note"] == "WHERE { in a string"
+        outputs.append(rows)
+    assert outputs[0] == outputs[1]
+
+
+def test_a_values_row_in_a_string_or_comment_is_not_a_binding_place():
+    query = ('SELECT ?v WHERE { # VALUES (?v) { (UNDEF) }\n'
+             '  BIND("VALUES (?v) { (UNDEF) }" AS ?s) VALUES (?v) { (UNDEF) } }')
+    bound = bind_parameters(query, {"v": Literal('a" } ; DROP ALL ; #')})
+    assert bound.count("UNDEF") == 2  # the comment's and the string's rows are untouched
+    assert 'VALUES (?v) { ("a\\" } ; DROP ALL ; #") }' in bound
+
+
+def test_a_query_without_a_where_group_is_refused():
+    with pytest.raises(InputError, match="no WHERE group"):
+        bind_parameters("SELECT ?v", {"v": Literal("x")})
+
+
+# --- SERVICE on the embedded store (issue 14 item 7) -----------------------------------------
+
+
+@pytest.fixture()
+def silent_listener():
+    """A loopback socket that accepts connections and never answers."""
+    import socket
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    yield listener
+    listener.close()
+
+
+def test_service_is_refused_on_the_embedded_store_without_the_flag(home, tmp_path,
+                                                                   silent_listener):
+    port = silent_listener.getsockname()[1]
+    path = tmp_path / "service.rq"
+    path.write_text(f"SELECT * WHERE {{ SERVICE <http://127.0.0.1:{port}/sparql> {{ ?s ?p ?o }} }}")
+    silent_listener.settimeout(0.1)
+    result = invoke("query", "--file", str(path), home=home)
+    refused(result)
+    assert "SERVICE" in result.stderr and "--allow-service" in result.stderr
+    with pytest.raises(OSError):
+        silent_listener.accept()  # nothing was sent
+
+
+def test_service_with_the_flag_is_bounded_by_the_timeout(home, tmp_path, silent_listener):
+    import time
+
+    port = silent_listener.getsockname()[1]
+    path = tmp_path / "service.rq"
+    path.write_text(f"SELECT * WHERE {{ SERVICE <http://127.0.0.1:{port}/sparql> {{ ?s ?p ?o }} }}")
+    start = time.monotonic()
+    result = invoke("query", "--file", str(path), "--allow-service", "--timeout", "2", home=home)
+    refused(result)
+    assert "within 2 s" in result.stderr and time.monotonic() - start < 15
+
+
+def test_service_on_an_unbound_variable_is_a_clear_error(home, tmp_path):
+    path = tmp_path / "service.rq"
+    path.write_text("SELECT * WHERE { SERVICE ?where { ?s ?p ?o } }")
+    result = invoke("query", "--file", str(path), "--allow-service", "--timeout", "10", home=home)
+    refused(result)
+    assert "unexpected" not in result.stderr and "RuntimeError" not in result.stderr
+
+
+def test_a_service_keyword_in_a_string_or_name_is_not_a_call(home, tmp_path):
+    path = tmp_path / "q.rq"
+    path.write_text('PREFIX s: <http://schema.org/>\n'
+                    'SELECT ?x WHERE { BIND("SERVICE <http://x/>" AS ?x) } # SERVICE\n')
+    result = invoke("query", "--file", str(path), "--format", "json", home=home)
+    assert result.exit_code == 0, result.output

@@ -131,9 +131,10 @@ def test_chunks_keep_triples_sharing_blank_nodes_together():
 
 
 @pytest.mark.server
-def test_load_fills_the_named_graphs(oxigraph_server):
+@pytest.mark.parametrize("strategy", ["diff", "staged"])
+def test_load_fills_the_named_graphs(oxigraph_server, strategy):
     data = {G1: triples("a", 120, blank_groups=7), G2: triples("b", 30), G3: []}
-    counts = load(oxigraph_server, data, chunk_triples=25)
+    counts = load(oxigraph_server, data, chunk_triples=25, strategy=strategy)
     assert counts == {G1: 141, G2: 30, G3: 0}
     assert count(oxigraph_server, G1) == 141 and count(oxigraph_server, G2) == 30
     assert isomorphic(fetch(oxigraph_server, G1), to_rdflib(data[G1]))  # blank nodes intact
@@ -142,12 +143,15 @@ def test_load_fills_the_named_graphs(oxigraph_server):
 
 
 @pytest.mark.server
-def test_reload_replaces_instead_of_appending(oxigraph_server, tmp_path):
-    load(oxigraph_server, {G1: triples("old", 50)})
-    new = triples("new", 20, blank_groups=2)
+@pytest.mark.parametrize("strategy", ["diff", "staged"])
+def test_reload_replaces_instead_of_appending(oxigraph_server, tmp_path, strategy):
+    load(oxigraph_server, {G1: triples("old", 50, blank_groups=1)}, strategy=strategy)
+    new = triples("new", 20, blank_groups=2) + triples("old", 10)
     path = tmp_path / "new.nt"
     path.write_text("".join(f"{t.subject} {t.predicate} {t.object} .\n" for t in new))
-    assert load(oxigraph_server, {G1: path}) == {G1: 26}
+    assert load(oxigraph_server, {G1: path}, strategy=strategy) == {G1: 36}
+    assert isomorphic(fetch(oxigraph_server, G1), to_rdflib(new))
+    assert load(oxigraph_server, {G1: path}, strategy=strategy) == {G1: 36}  # the same again
     assert isomorphic(fetch(oxigraph_server, G1), to_rdflib(new))
 
 
@@ -188,7 +192,8 @@ def test_a_server_killed_mid_load_keeps_the_previous_graphs(own_oxigraph):
 
     after = {G1: triples("v2", 300), G2: triples("w2", 60)}
     with pytest.raises(EndpointError, match="cannot reach"):
-        load(url, after, chunk_triples=50, progress=kill_after_two_chunks, retries=2, backoff=0.05)
+        load(url, after, chunk_triples=50, progress=kill_after_two_chunks, retries=2, backoff=0.05,
+             strategy="staged")
     own_oxigraph.start()
     for graph, items in before.items():
         assert isomorphic(fetch(url, graph), to_rdflib(items))
@@ -275,3 +280,76 @@ def test_virtuoso_refuses_a_wrong_password_without_showing_it(virtuoso_server, m
     result = CliRunner().invoke(main, ["load", "--endpoint", virtuoso_server, "--user", "dba"])
     assert result.exit_code == 2 and "credentials refused" in result.output
     assert secret not in result.output
+
+
+# --- a lost answer to the swap (issue 14 item 3) --------------------------------------------
+
+
+def _is_swap(path: str, headers: dict, body: bytes) -> bool:
+    text = urllib.parse.unquote_plus(body.decode("utf-8", "replace"))
+    first_load = path == "/store" and "n-quads" in headers.get("Content-Type", "")
+    return first_load or (path.startswith("/update") and ("INSERT" in text or "DELETE DATA" in text))
+
+
+def proxy_to(real_url: str, forward_swap: bool):
+    """A gateway to the real server that answers 504 to the swap, after forwarding it or not."""
+    import httpx
+
+    base = real_url.rsplit("/", 1)[0]
+
+    def answer(handler, body):
+        headers = {k: v for k, v in handler.headers.items()
+                   if k.lower() in {"content-type", "accept"}}
+        if _is_swap(handler.path, headers, body):
+            if forward_swap:
+                httpx.post(base + handler.path, content=body, headers=headers, timeout=60)
+            return 504, {}, b"gateway timeout\n"
+        reply = httpx.post(base + handler.path, content=body, headers=headers, timeout=60)
+        kept = {k: v for k, v in reply.headers.items() if k.lower() == "content-type"}
+        return reply.status_code, kept, reply.content
+
+    return answer
+
+
+@pytest.mark.server
+@pytest.mark.parametrize("strategy", ["diff", "staged", "first"])
+def test_a_swap_whose_answer_is_lost_but_committed_is_a_success(own_oxigraph, scripted_server,
+                                                               strategy):
+    real = own_oxigraph.query_url
+    if strategy == "first":  # nothing to delete: the diff goes as one N-Quads body
+        strategy = "diff"
+    else:
+        load(real, {G1: triples("v1", 40)})
+    gateway = scripted_server(proxy_to(real, forward_swap=True))
+    assert load(gateway.url, {G1: triples("v2", 30)}, strategy=strategy) == {G1: 30}
+    assert isomorphic(fetch(real, G1), to_rdflib(triples("v2", 30)))
+    assert loading_graphs(real) == []
+
+
+@pytest.mark.server
+@pytest.mark.parametrize("strategy", ["diff", "staged"])
+def test_a_swap_that_never_arrived_says_the_graphs_are_unchanged(own_oxigraph, scripted_server,
+                                                                 strategy):
+    real = own_oxigraph.query_url
+    load(real, {G1: triples("v1", 40)})
+    gateway = scripted_server(proxy_to(real, forward_swap=False))
+    with pytest.raises(EndpointError, match="did not happen, the graphs are as they were"):
+        load(gateway.url, {G1: triples("v2", 30)}, strategy=strategy)
+    assert isomorphic(fetch(real, G1), to_rdflib(triples("v1", 40)))
+    assert loading_graphs(real) == []
+
+
+@pytest.mark.server
+def test_changes_too_large_for_one_update_go_through_temporary_graphs(own_oxigraph, monkeypatch):
+    """Regression: the fallback once got the sources already read, and emptied every graph."""
+    import kg.load
+
+    url = own_oxigraph.query_url
+    first = {G1: triples("v1", 300, blank_groups=2), G2: triples("w1", 50)}
+    assert load(url, first) == {G1: 306, G2: 50}
+    monkeypatch.setattr(kg.load, "MAX_DIFF_BYTES", 1000)
+    second = {G1: triples("v2", 200, blank_groups=1) + triples("v1", 100), G2: triples("w2", 10)}
+    assert load(url, second) == {G1: 303, G2: 10}
+    for graph, items in second.items():
+        assert isomorphic(fetch(url, graph), to_rdflib(items))
+    assert loading_graphs(url) == []

@@ -191,3 +191,112 @@ def test_an_invalidated_or_suspended_measure_never_contributes(shipped_store, ht
                 }}""",
             {"m": URIRef(component.measure), "date": date_term(on), "known": date_term(known)})
         assert not rows, (component.measure, [str(r["why"]) for r in rows])
+
+
+# --- the inputs of the robustness work (issue 14): timeouts, endpoint URLs with credentials,
+# user query files, binary batch files, --out paths ---------------------------------------------
+
+ROBUST = settings(max_examples=60, deadline=None,
+                  suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+
+seconds = st.one_of(st.floats(allow_nan=True, allow_infinity=True).map(repr),
+                    st.sampled_from(["nan", "inf", "-inf", "1e999", "0", "-0", "0.0001", "5"]),
+                    st.text(max_size=8))
+
+
+@ROBUST
+@given(timeout=seconds)
+def test_timeout_values_never_crash(home, timeout):
+    result = invoke(home, ["duty", "--hts", "8703.23.01", "--origin", "JP", "--date", "2025-05-01",
+                           "--timeout", timeout])
+    check(result)
+    assert result.exit_code in (0, 2)
+
+
+secret_text = st.text(alphabet=string.ascii_letters + string.digits + "/#?@:%!$&'()*+,;= ",
+                      min_size=6, max_size=16).filter(lambda s: s.strip() == s and s.strip())
+
+
+@ROBUST
+@given(scheme=st.sampled_from(["http", "https", "HTTP", "ftp", "file", ""]),
+       user=st.one_of(st.none(), st.text(alphabet=string.ascii_letters, min_size=1, max_size=6)),
+       password=st.one_of(st.none(), secret_text),
+       host=st.sampled_from(["127.0.0.1:9", "127.0.0.1:notaport", "[::1]:9", "", "127.0.0.1"]),
+       path=st.sampled_from(["/query", "/sparql", "", "/a@b/query", "/ds/query?x=1#frag"]),
+       command=st.sampled_from(["duty", "query", "load"]))
+def test_endpoint_urls_never_crash_and_never_show_a_password(home, scheme, user, password, host,
+                                                             path, command):
+    from kg.http import redact
+
+    credentials = f"{user or ''}{':' + password if password is not None else ''}@" \
+        if (user or password) else ""
+    url = f"{scheme}://{credentials}{host}{path}" if scheme else f"{credentials}{host}{path}"
+    args = {"duty": ["duty", "--hts", "8703.23.01", "--origin", "JP", "--date", "2025-05-01"],
+            "query": ["query", "product", "-p", "product=8703.23.01"],
+            "load": ["load"]}[command]
+    result = CliRunner().invoke(main, [*args, "--endpoint", url, "--timeout", "0.3"],
+                                env={"TARIFFKG_HOME": home, "TARIFFKG_PASSWORD": None})
+    check(result)
+    assert result.exit_code == 2
+    if password and "@" in url:
+        assert password not in result.output or redact(password) == "***", result.output
+
+
+fragment = st.sampled_from([
+    "SELECT", "*", "?s", "?p", "?o", "?x", "WHERE", "{", "}", "(", ")", ".", "#", '"', "'", "\n",
+    "SERVICE", "<http://127.0.0.1:9/sparql>", "?where", "VALUES (?x) { (UNDEF) }", "ORDER BY",
+    "LIMIT 3", 'BIND("WHERE {" AS ?w)', "FILTER(?o = ?x)", "OPTIONAL", "ASK", "CONSTRUCT",
+    "INSERT DATA", "DROP ALL", "PREFIX ex: <http://example.org/>", "ex:SERVICE", "a", ";", ",",
+])
+query_header = "# fuzz\n#\n# Parameters (name, kind, meaning):\n#   ?x  string  anything\n#\n"
+
+
+@ROBUST
+@given(parts=st.lists(fragment, max_size=24), value=st.one_of(st.none(), typed),
+       allow=st.booleans())
+def test_user_query_files_never_crash(home, tmp_path_factory, parts, value, allow):
+    path = tmp_path_factory.mktemp("query") / "fuzz.rq"
+    path.write_text(query_header + " ".join(parts) + "\n", encoding="utf-8")
+    args = ["query", "--file", str(path), "--timeout", "5"]
+    if value is not None:
+        args += ["-p", f"x={value}"]
+    if allow:
+        args.append("--allow-service")
+    check(invoke(home, args))
+
+
+@ROBUST
+@given(content=st.binary(max_size=300), header=st.sampled_from([b"hts,origin,date\n", b""]))
+def test_binary_batch_files_never_crash(home, tmp_path_factory, content, header):
+    path = tmp_path_factory.mktemp("batch") / "batch.csv"
+    path.write_bytes(header + content)
+    check(invoke(home, ["duty", "--batch", str(path), "--format", "csv"]))
+
+
+@settings(max_examples=30, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(name=st.text(alphabet=string.ascii_letters + "./-_ ", min_size=1, max_size=20),
+       folder=st.sampled_from(["", "missing/", "missing/deeper/", "./"]))
+def test_export_out_paths_never_crash_or_create_folders(home, tmp_path_factory, name, folder):
+    root = tmp_path_factory.mktemp("out")
+    result = invoke(home, ["export", "--manifest", "--out", str(root / folder / name)])
+    check(result)
+    assert not (root / "missing").exists()
+
+
+@ROBUST
+@given(claim=st.one_of(st.none(), st.sampled_from(["KR", "S", "A+", "JP", "none", "kr", ""]),
+                       st.text(max_size=6)),
+       quota=st.one_of(st.none(), st.sampled_from(["in", "over", "IN", ""]), st.text(max_size=6)),
+       content=st.one_of(st.none(), st.sampled_from(["steel=40;aluminum=10", "copper=100",
+                                                     "steel=101", "steel=-1", "steel=nan",
+                                                     "steel=40;steel=50", "=", ";;"]),
+                         st.text(max_size=20)),
+       loaded=st.one_of(st.none(), typed))
+def test_entry_facts_never_crash(home, claim, quota, content, loaded):
+    args = ["duty", "--hts", "7208.10.15", "--origin", "JP", "--date", "2025-06-01"]
+    for option, value in (("--claim", claim), ("--quota", quota), ("--content", content),
+                          ("--loaded", loaded)):
+        if value is not None:
+            args += [option, value]
+    check(invoke(home, args))
