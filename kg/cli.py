@@ -477,7 +477,13 @@ def serve(host: str, port: int, query_timeout: float, endpoint, timeout, store_r
     except ImportError as error:
         raise InputError(f"serve needs the web extra ({error.name} is missing): "
                          "pip install 'tariff-kg[web]'") from None
+    from kg.store import LocalStore
+    from kg.web.pool import local_pool
+
     backend = open_backend(endpoint, store_root, timeout)
+    if isinstance(backend, LocalStore) and backend.path:
+        # Requests are answered in threads; a store's query worker takes one query at a time.
+        backend = local_pool(backend, 2, timeout)
     app = create_app(backend, getattr(backend, "path", None), query_timeout)
     if host not in ("127.0.0.1", "localhost", "::1"):
         click.echo(f"note: listening on {host}: other machines can reach this server", err=True)

@@ -390,3 +390,35 @@ def test_steps_merge_equal_neighbours_and_say_what_changed():
     assert found[1].changes == [{"change": "started", "label": "EXTRA", "detail": "25%",
                                  "sources": [{"citation": "act of extra",
                                               "url": "https://example.org"}]}]
+
+
+def test_the_pool_lends_each_backend_to_one_query_at_a_time():
+    import threading
+    import time as clock
+
+    from kg.web.pool import BackendPool
+
+    class Slow:
+        path = None
+
+        def __init__(self):
+            self.busy = False
+            self.overlaps = 0
+
+        def select(self, query, bindings=None):
+            if self.busy:
+                self.overlaps += 1
+            self.busy = True
+            clock.sleep(0.01)
+            self.busy = False
+            return [{"q": query}]
+
+    backends = [Slow(), Slow()]
+    pool = BackendPool(backends)
+    threads = [threading.Thread(target=lambda: [pool.select("x") for _ in range(10)])
+               for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [b.overlaps for b in backends] == [0, 0]

@@ -88,6 +88,8 @@ def create_app(backend, store_path: Path | None = None, query_timeout: float = 3
         yield
         if runner:
             runner.close()
+        if hasattr(backend, "close"):
+            backend.close()
 
     app = FastAPI(title="tariff-kg", version=_version(), lifespan=lifespan, docs_url=None,
                   redoc_url=None, openapi_url="/api/openapi.json",

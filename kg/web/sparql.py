@@ -30,10 +30,6 @@ GRAPH_TYPES = {
     "text/turtle": "turtle", "application/n-triples": "ntriples", "application/rdf+xml": "rdfxml",
 }
 MAX_RESULT_BYTES = 64 * 1024 * 1024
-_TOKENS = re.compile(r'"""(?:[^"\\]|\\.|"(?!""))*"""' r"|'''(?:[^'\\]|\\.|'(?!''))*'''"
-                     r'|"(?:[^"\\\n]|\\.)*"' r"|'(?:[^'\\\n]|\\.)*'"
-                     r'|<[^<>"{}|^`\\\s]*>|#[^\n]*', re.DOTALL)
-_SERVICE = re.compile(r"(?<![\w:?$])SERVICE(?![\w:])", re.IGNORECASE)
 
 
 class SparqlError(Exception):
@@ -84,6 +80,8 @@ def parse_request(method: str, params: dict[str, list[str]], content_type: str, 
         raise SparqlError(400, "query: give exactly one SPARQL query (parameter `query`)"
                           if len(queries) != 1 else "query: the query is empty")
     query = queries[0]
+    if is_update(query):
+        raise SparqlError(403, "this endpoint is read-only: SPARQL updates are refused")
     if uses_service(query):
         raise SparqlError(403, "query: SERVICE is refused: this endpoint does not call other "
                                "servers")
@@ -100,14 +98,16 @@ def _iri(text: str, name: str) -> str:
 
 def uses_service(query: str) -> bool:
     """True when the query has the SERVICE keyword (outside strings, IRIs and comments)."""
-    return bool(_SERVICE.search(_TOKENS.sub(" ", query)))
+    from kg.sparql_text import has_service
+
+    return has_service(query)
 
 
 def is_update(query: str) -> bool:
-    """True when the text is a SPARQL 1.1 Update (parsed by rdflib, as `tariffkg query` does)."""
-    from kg.queries import is_update as parses_as_update
+    """True when the text is a SPARQL 1.1 Update rather than a query."""
+    from kg.sparql_text import query_form
 
-    return parses_as_update(query)
+    return query_form(query) == "UPDATE"
 
 
 def choose_type(accept: str, offered: dict[str, str]) -> str | None:
@@ -147,6 +147,7 @@ def _worker(store_path: str, graphs: list[str], connection) -> None:
     """Run queries sent over the connection on the store, forever (until killed or EOF)."""
     import pyoxigraph as ox
 
+    _cap_memory()
     store = ox.Store.read_only(store_path)
     union = [ox.NamedNode(g) for g in graphs]
     while True:
@@ -155,6 +156,23 @@ def _worker(store_path: str, graphs: list[str], connection) -> None:
         except EOFError:
             return
         connection.send(_answer(ox, store, union, request))
+
+
+def _cap_memory() -> None:
+    """Limit the worker's address space (TARIFFKG_QUERY_MEMORY_MB, as kg.worker does), so a query
+    that outgrows memory ends this process, not the machine's other work."""
+    try:
+        import os
+        import resource
+
+        from kg.worker import memory_limit_mb
+
+        with open("/proc/self/statm") as handle:
+            held = int(handle.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+        limit = held + memory_limit_mb() * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    except (ImportError, OSError, ValueError, IndexError):
+        pass
 
 
 def _answer(ox, store, union, request: QueryRequest) -> tuple:
@@ -222,15 +240,12 @@ class QueryRunner:
                 answer = connection.recv()
             except (EOFError, OSError):
                 _stop(worker)
-                raise SparqlError(500, "the query worker stopped unexpectedly") from None
+                raise SparqlError(503, "the query stopped its process (most often by running out "
+                                       "of memory): narrow the query") from None
             with self._lock:
                 self._idle.append(worker)
         if answer[0] == "error":
-            status, message = answer[1], answer[2]
-            if status == 400 and message.startswith("query: SPARQL syntax") and \
-                    is_update(request.query):
-                raise SparqlError(403, "this endpoint is read-only: SPARQL updates are refused")
-            raise SparqlError(status, message)
+            raise SparqlError(answer[1], answer[2])
         return answer[1], answer[2]
 
     def close(self) -> None:
