@@ -8,9 +8,12 @@ only fills the code suggestions and loads the parts in place.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable, Mapping
 from datetime import date
+from functools import lru_cache
+from pathlib import Path
 from urllib.parse import urlencode
 
 import pycountry
@@ -24,6 +27,7 @@ from kg.web.chart import timeline_svg
 from kg.web.service import Service
 
 FIRST_DAY = date(2025, 1, 1)
+STATIC = Path(__file__).resolve().parent / "static"
 FORM_FIELDS = ("hts", "origin", "date", "as_known_on", "claim", "quota", "content", "loaded",
                "from", "to", "compare")
 EXAMPLES = [
@@ -44,6 +48,7 @@ class Pages:
                                autoescape=select_autoescape(default=True, default_for_string=True))
         self.env.filters["percent"] = _percent
         self.env.globals["link"] = link
+        self.env.globals["asset"] = asset_url
         self.countries = sorted((c.alpha_2, c.name) for c in pycountry.countries)
 
     def index(self, raw: Mapping[str, str]) -> str:
@@ -121,6 +126,14 @@ class Pages:
 
     def _error_part(self, error: InputError) -> str:
         return self.env.get_template("error.html").render(error=q.from_cli_error(error))
+
+
+@lru_cache(maxsize=None)
+def asset_url(name: str) -> str:
+    """The address of a static file with a digest of its content, so browsers never keep an old
+    copy after an upgrade."""
+    digest = hashlib.sha256((STATIC / name).read_bytes()).hexdigest()[:10]
+    return f"/static/{name}?v={digest}"
 
 
 def numbered_sources(answer: DutyAnswer) -> list[Source]:
