@@ -323,6 +323,8 @@ def test_over_an_unreachable_endpoint_answers_are_502_and_sparql_501(shipped_sto
         assert status == 502 and "127.0.0.1" in body["error"], body
         status, body = served.json("/sparql", {"query": "ASK {}"})
         assert status == 501 and "--endpoint" in body["error"]
+        status, _, page = served.request("/", {**CAR, "date": "2025-09-16"})
+        assert status == 200 and 'id="error"' in page.decode() and "127.0.0.1" in page.decode()
     finally:
         served.stop()
 

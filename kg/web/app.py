@@ -112,6 +112,11 @@ def create_app(backend, store_path: Path | None = None, query_timeout: float = 3
     async def store_error(request: Request, error: Exception):
         return error_json(error, 502)
 
+    @app.exception_handler(Exception)
+    async def unexpected_error(request: Request, error: Exception):
+        first = (str(error).strip().splitlines() or [""])[0][:300]
+        return JSONResponse({"error": f"unexpected {type(error).__name__}: {first}"}, 500)
+
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def page(request: Request):
         return HTMLResponse(pages.index(dict(request.query_params)))

@@ -20,7 +20,7 @@ import pycountry
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from kg.duty import DutyAnswer, Source
-from kg.errors import InputError
+from kg.errors import InputError, TariffKGError
 from kg.report import coverage_text, total_text
 from kg.web import questions as q
 from kg.web.chart import timeline_svg
@@ -60,8 +60,8 @@ class Pages:
         if any(params[name] for name in ("hts", "origin", "date")):
             try:
                 context.update(self._answer(params))
-            except InputError as error:
-                context["error"] = q.from_cli_error(error)
+            except TariffKGError as error:
+                context["error"] = shown_error(error)
         return self.env.get_template("index.html").render(context)
 
     def _answer(self, params: dict[str, str]) -> dict:
@@ -100,7 +100,7 @@ class Pages:
             known = q.known_on(q.value(params, "as_known_on"), today=self.today())
             marked = q.day(params["date"], "date") if q.value(params, "date") else None
             data = self.service.timeline(hts, origin, period, known, q.entry_facts(params))
-        except InputError as error:
+        except TariffKGError as error:
             return self._error_part(error)
         title = (f"Total duty on {data['hts']} from {origin}, entries {period.start} to "
                  f"{period.end}, as the law was known on {known}")
@@ -120,12 +120,20 @@ class Pages:
             first = q.entry_day(q.value(params, "compare") or FIRST_DAY.isoformat(), "compare")
             known = q.known_on(q.value(params, "as_known_on"), today=self.today())
             data = self.service.diff(origin, first, second, known, hts, q.entry_facts(params))
-        except InputError as error:
+        except TariffKGError as error:
             return self._error_part(error)
         return self.env.get_template("diff.html").render(data=data, params=params)
 
-    def _error_part(self, error: InputError) -> str:
-        return self.env.get_template("error.html").render(error=q.from_cli_error(error))
+    def _error_part(self, error: TariffKGError) -> str:
+        return self.env.get_template("error.html").render(error=shown_error(error))
+
+
+def shown_error(error: TariffKGError) -> TariffKGError:
+    """The error as the page shows it: a bad value names its parameter; a store or endpoint that
+    fails says so."""
+    if isinstance(error, InputError):
+        return q.from_cli_error(error)
+    return error
 
 
 @lru_cache(maxsize=None)
