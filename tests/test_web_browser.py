@@ -138,6 +138,16 @@ def test_words_typed_as_the_code_suggest_lines(server, browser):
     assert browser.find_element("id", "hts").get_attribute("value") == code
     assert code.startswith("8703.")
 
+    from selenium.webdriver.common.keys import Keys  # the keyboard alone does it too
+
+    type_into(browser, "hts", "motor cars cylinder")
+    WebDriverWait(browser, 10).until(lambda driver: driver.find_element(
+        "id", "hts-suggestions").is_displayed())
+    browser.find_element("id", "hts").send_keys(Keys.ARROW_DOWN)
+    browser.switch_to.active_element.send_keys(Keys.ARROW_DOWN, Keys.ENTER)
+    assert browser.find_element("id", "hts").get_attribute("value").startswith("8703.")
+    assert browser.find_element("id", "hts").get_attribute("value") != "motor cars cylinder"
+
 
 @pytest.fixture(scope="module", autouse=True)
 def _screenshot_on_request(request, server, browser):

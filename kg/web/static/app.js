@@ -26,7 +26,7 @@
     var timer = null;
     var asked = "";
 
-    function hide() { list.hidden = true; list.textContent = ""; }
+    function hide() { list.hidden = true; list.textContent = ""; asked = ""; }
 
     function show(codes) {
       list.textContent = "";
@@ -60,7 +60,7 @@
       var text = input.value.trim();
       var digits = text.replace(/[.\s]/g, "");
       var enough = /^\d+$/.test(digits) ? digits.length >= 4 && digits.length < 8 : text.length >= 3;
-      if (!enough) { hide(); asked = ""; return; }
+      if (!enough) { hide(); return; }
       if (text === asked) { return; }
       asked = text;
       fetch("/api/hts?limit=15&q=" + encodeURIComponent(text))
@@ -75,6 +75,24 @@
     });
     input.addEventListener("keydown", function (event) {
       if (event.key === "Escape") { hide(); }
+      if (event.key === "ArrowDown" && !list.hidden && list.querySelector("button")) {
+        event.preventDefault();
+        list.querySelector("button").focus();
+      }
+    });
+    list.addEventListener("keydown", function (event) {
+      var item = document.activeElement && document.activeElement.parentElement;
+      if (!item || item.parentElement !== list) { return; }
+      var next = event.key === "ArrowDown" ? item.nextElementSibling :
+        event.key === "ArrowUp" ? item.previousElementSibling : null;
+      if (event.key === "Escape" || (event.key === "ArrowUp" && !next)) {
+        event.preventDefault();
+        input.focus();
+        if (event.key === "Escape") { hide(); }
+      } else if (next) {
+        event.preventDefault();
+        next.querySelector("button").focus();
+      }
     });
   }
 
