@@ -54,6 +54,11 @@ class EntryFacts:
     content: dict[str, float] = field(default_factory=dict)  # percent of value by metal
     loaded: date | None = None        # day loaded for shipment (None: not in transit)
 
+    def __post_init__(self) -> None:
+        # "none" is how a user says no claim (the query parameter's default): not a program "NONE".
+        claim = (self.claim or "").strip().upper()
+        object.__setattr__(self, "claim", None if claim in ("", "NONE") else claim)
+
     def to_dict(self) -> dict:
         """The facts as the JSON contract writes them."""
         return {"claim": self.claim, "quota": self.quota, "content": dict(self.content),
@@ -281,7 +286,10 @@ def _assemble(base: dict | None, measures: dict[str, dict], described: dict, fac
             not_applied.append(NotApplied(key, _label(described, key), _short(entry["row"].get("authority")),
                                           [_reason(r, described) for r in blocking]))
             continue
-        spared = [BASIS_METAL.get(r[3]) for r in entry["reasons"] if r[0] == TKG.ContentSpared]
+        # Each metal once (two rules or triggers sparing the steel content spare it once), in
+        # the order of METALS, whatever the order of the rows.
+        spared = sorted({BASIS_METAL.get(r[3]) for r in entry["reasons"] if r[0] == TKG.ContentSpared},
+                        key=lambda metal: METALS.index(metal) if metal in METALS else len(METALS))
         components.append(_measure_component(key, entry, described, base_percent, facts, spared, missing))
     return components, not_applied, missing, notes + _fact_notes(measures, facts)
 

@@ -149,10 +149,11 @@ def shipped_store(shipped_store_root):
 
 @pytest.fixture(scope="session")
 def mini_store():
-    """An in-memory store of tests/fixtures/queries/mini.ttl (made-up dates and rates)."""
-    from kg.store import LocalStore
+    """An in-memory store of the stored-query fixture graph (tests/fixtures/queries/: made-up dates
+    and rates), built as the real store is: ontology, curated triples, derived graph."""
+    from fixture_stores import fixture_store
 
-    return LocalStore.from_turtle(QUERY_FIXTURES / "mini.ttl")
+    return fixture_store()
 
 
 # --- A scripted loopback HTTP server (slow answers, transient 503s, echoing hostile servers) ------
