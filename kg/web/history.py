@@ -121,8 +121,8 @@ def _percent(value: float | None) -> str:
 
 def events(backend, origin: str) -> list[dict]:
     """Negotiation events of the origin and court decisions: date, kind, label and a link."""
-    rows = backend.select(stored_query("negotiations").text,
-                          {"jurisdiction": URIRef(country_iri(origin))})
+    rows = backend.select(substitute_parameters(stored_query("negotiations").text,
+                                                {"jurisdiction": URIRef(country_iri(origin))}), {})
     pages = _first_pages(backend, [row["event"] for row in rows])
     found = [{"date": row["day"].toPython().isoformat(), "kind": "negotiation",
               "label": str(row.get("label", row["event"])), "url": pages.get(str(row["event"]))}
