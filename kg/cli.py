@@ -677,3 +677,44 @@ def _write_atomically(path: Path, write) -> int:
         Path(tmp).unlink(missing_ok=True)
         raise
     return count
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on (the default is reachable from this machine only).")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
+              help="TCP port to listen on.")
+@click.option("--query-timeout", type=click.FloatRange(min=0, min_open=True), default=30.0,
+              show_default=True, help="Seconds a query of the /sparql endpoint may run.")
+@endpoint_option
+@store_option
+def serve(host: str, port: int, query_timeout: float, endpoint, timeout, store_root) -> None:
+    """Serve the web page, the JSON API and a read-only SPARQL endpoint over the graph."""
+    from kg.errors import InputError
+
+    try:
+        import uvicorn
+
+        from kg.web.app import create_app
+    except ImportError as error:
+        raise InputError(f"serve needs the web extra ({error.name} is missing): "
+                         "pip install 'tariff-kg[web]'") from None
+    from kg.store import LocalStore
+    from kg.web.pool import local_pool
+
+    backend = open_backend(endpoint, store_root, timeout)
+    if isinstance(backend, LocalStore) and backend.path:
+        # Requests are answered in threads; a store's query worker takes one query at a time.
+        backend = local_pool(backend, 2, timeout)
+    app = create_app(backend, getattr(backend, "path", None), query_timeout)
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        click.echo(f"note: listening on {host}: other machines can reach this server", err=True)
+    shown = f"[{host}]" if ":" in host else host
+    click.echo(f"tariff-kg serving on http://{shown}:{port}/ (Ctrl-C stops it)", err=True)
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning",
+                                           timeout_graceful_shutdown=5))
+    try:
+        server.run()
+    except SystemExit:  # uvicorn exits when it cannot bind, after logging why
+        raise InputError(f"cannot listen on {host}:{port}: the port is taken or the address is "
+                         "not one of this machine") from None
