@@ -328,11 +328,17 @@ def _percent(value: float | None) -> str:
 
 @dataclass
 class Event:
-    """A dated event drawn on a chart: a negotiation or a court ruling."""
+    """A dated event drawn on a chart: a negotiation or a court ruling, with a page about it."""
 
     day: date
     label: str
     kind: str  # "negotiation" or "ruling"
+    url: str | None = None  # the foaf:page of the ruling, or of the first source of the event
+
+    def to_dict(self) -> dict:
+        """The event as JSON."""
+        return {"date": self.day.isoformat(), "kind": self.kind, "label": self.label,
+                "url": self.url}
 
 
 def events_for(backend, origin: str, known_on: date | None = None) -> list[Event]:
@@ -340,15 +346,29 @@ def events_for(backend, origin: str, known_on: date | None = None) -> list[Event
     # (bound as a VALUES row: the query groups by its parameter, which cannot be a constant)
     rows = backend.select(stored_query("negotiations").text,
                           {"jurisdiction": URIRef(country_iri(country_code(origin)))})
-    events = [Event(r["day"].toPython(), str(r.get("label", r["event"])), "negotiation")
-              for r in rows]
+    pages = _source_pages(backend, [r["event"] for r in rows])
+    events = [Event(r["day"].toPython(), str(r.get("label", r["event"])), "negotiation",
+                    pages.get(str(r["event"]))) for r in rows]
     for row in backend.select(stored_query("instruments").text, {}):
         if str(row["kind"]).endswith("CourtDecision") and row.get("signed") is not None:
             name = str(row.get("identifier", row["instrument"]))
-            events.append(Event(row["signed"].toPython(), name, "ruling"))
+            page = str(row["page"]) if row.get("page") is not None else None
+            events.append(Event(row["signed"].toPython(), name, "ruling", page))
     if known_on is not None:
         events = [e for e in events if e.day <= known_on]  # not yet known: not drawn
     return sorted(events, key=lambda e: (e.day, e.label))
+
+
+def _source_pages(backend, nodes: list) -> dict[str, str]:
+    """The page of the first source each node cites that has one (stored query describe)."""
+    if not nodes:
+        return {}
+    text = substitute_parameters(stored_query("describe").text, {"node": list(nodes)})
+    pages: dict[str, str] = {}
+    for row in backend.select(text, {}):
+        if row.get("page") is not None:
+            pages.setdefault(str(row["node"]), str(row["page"]))
+    return pages
 
 
 def chart(timeline: Timeline, events: list[Event], path: Path, title: str) -> None:

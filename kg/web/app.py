@@ -7,8 +7,8 @@ serialise; every answer is the object the CLI prints, in the CLI's JSON contract
 
 from __future__ import annotations
 
-import csv
 import io
+import json
 import threading
 from collections.abc import Callable
 from contextlib import asynccontextmanager
@@ -23,8 +23,8 @@ from fastapi.staticfiles import StaticFiles
 
 from kg.errors import EndpointError, InputError, StoreError
 from kg.report import render
+from kg.series import ENTRY, write_series
 from kg.web import questions as q
-from kg.web.history import AUTHORITIES
 from kg.web.pages import Pages
 from kg.web.service import Service
 from kg.web.sparql import QueryRunner, SparqlError, parse_request
@@ -52,9 +52,16 @@ PARAMETERS = {
 DIFF_PARAMETERS = {**PARAMETERS, "origin": "country of origin (default: JP)",
                    "hts": "compare the duty on this line instead of the origin's measures",
                    "from": "first day, YYYY-MM-DD", "to": "second day, YYYY-MM-DD"}
+TIMELINE_PARAMETERS = {**PARAMETERS, "as_known_on": "answer every day as known on this day, "
+                       "YYYY-MM-DD (default: each day as the law was known that day, as applied)"}
+EVENT_PARAMETERS = {**PARAMETERS, "as_known_on": "only the events known by this day, YYYY-MM-DD "
+                    "(default: all)"}
 SERIES_PARAMETERS = {**PARAMETERS, "origin": "one or more countries of origin, comma-separated",
-                     "hts": "HTS chapters, headings or lines, comma-separated (their tariff "
-                            "lines, at most 12)", "format": "json (default) or csv"}
+                     "hts": "HTS chapters, headings, subheadings or lines, comma-separated (their "
+                            "tariff lines, at most 100)",
+                     "as_known_on": "the law as known on this day, YYYY-MM-DD (default: today), "
+                                    "or 'entry' for the law as applied at the time",
+                     "format": "json (default) or csv"}
 
 
 def openapi_parameters(names: tuple[str, ...], required: tuple[str, ...] = (),
@@ -145,54 +152,77 @@ def create_app(backend, store_path: Path | None = None, query_timeout: float = 3
     @app.get("/api/timeline", summary="The duty on a product from an origin over time",
              openapi_extra=openapi_parameters(
                  ("hts", "origin", "from", "to", "as_known_on", "claim", "quota", "content",
-                  "loaded"), ("hts", "origin")))
-    def api_timeline(request: Request) -> JSONResponse:
-        """Steps of constant duty (each change with its sources) and the origin's events."""
+                  "loaded"), ("hts", "origin"), TIMELINE_PARAMETERS))
+    def api_timeline(request: Request) -> Response:
+        """What `tariffkg timeline --format json` prints: steps of constant duty, each change with
+        the act behind it."""
         params = _params(request, ("hts", "origin", "from", "to", "as_known_on", "claim",
                                    "quota", "content", "loaded"))
         hts = q.hts_line(q.required(params, "hts", "an HTS line such as 8703.23.01"))
         origin = q.origin(q.required(params, "origin", "a country of origin such as JP"))
         period = q.period(params, FIRST_DAY, today())
-        known = q.known_on(q.value(params, "as_known_on"), today=today())
-        return JSONResponse(service.timeline(hts, origin, period, known, q.entry_facts(params)))
+        given = q.value(params, "as_known_on")
+        known = q.known_on(given, today=today()) if given else None
+        result = service.timeline(hts, origin, period, known, q.entry_facts(params))
+        return _cli_json(result.to_dict())
+
+    @app.get("/api/events", summary="Negotiation events of an origin and court rulings",
+             openapi_extra=openapi_parameters(("origin", "as_known_on"), ("origin",),
+                                              EVENT_PARAMETERS))
+    def api_events(request: Request) -> JSONResponse:
+        """The events the timeline chart marks (those of `tariffkg timeline --chart`)."""
+        params = _params(request, ("origin", "as_known_on"))
+        origin = q.origin(q.required(params, "origin", "a country of origin such as JP"))
+        given = q.value(params, "as_known_on")
+        known = q.known_on(given, today=today()) if given else None
+        return JSONResponse({"origin": origin,
+                             "as_known_on": known.isoformat() if known else None,
+                             "events": [e.to_dict() for e in service.events(origin, known)]})
 
     @app.get("/api/diff", summary="What changed between two days",
              openapi_extra=openapi_parameters(("from", "to", "origin", "hts", "as_known_on"),
                                               ("from", "to"), DIFF_PARAMETERS))
-    def api_diff(request: Request) -> JSONResponse:
-        """Measures of the origin (or parts of the duty on hts) that started, ended or changed."""
+    def api_diff(request: Request) -> Response:
+        """What `tariffkg diff --format json` prints: the origin's measures (or the parts of the
+        duty on hts) that started, ended or changed."""
         params = _params(request, ("from", "to", "origin", "hts", "as_known_on"))
         first = q.entry_day(q.required(params, "from", "the first day as YYYY-MM-DD"), "from")
         second = q.entry_day(q.required(params, "to", "the second day as YYYY-MM-DD"), "to")
         origin = q.origin(q.value(params, "origin") or "JP")
         hts = q.value(params, "hts")
         known = q.known_on(q.value(params, "as_known_on"), today=today())
-        return JSONResponse(service.diff(origin, first, second, known,
-                                         q.hts_line(hts) if hts else None))
+        result = service.diff(origin, first, second, known, q.hts_line(hts) if hts else None)
+        return _cli_json(result.to_dict())
 
     @app.get("/api/series", summary="Periods of constant duty for lines and origins",
              openapi_extra=openapi_parameters(("origin", "hts", "from", "to", "as_known_on",
                                                "format"), ("origin", "hts"), SERIES_PARAMETERS))
     def api_series(request: Request) -> Response:
-        """One row per line, origin and period of constant duty (valid_until exclusive)."""
+        """The rows of `tariffkg series`: one per line, origin and period of constant duty."""
         params = _params(request, ("origin", "hts", "from", "to", "as_known_on", "format"))
-        origins = [q.origin(part) for part in
-                   q.required(params, "origin", "one or more countries, e.g. JP,KR").split(",")
-                   if part.strip()]
-        prefixes = [q.hts_prefix(part) for part in q.required(
+        origins: list[str] = []
+        for part in q.required(params, "origin", "one or more countries, e.g. JP,KR").split(","):
+            if part.strip() and q.origin(part) not in origins:
+                origins.append(q.origin(part))
+        prefixes = [q.hts_prefix(part)[:8] for part in q.required(
             params, "hts", "one or more HTS chapters, headings or lines").split(",")
             if part.strip()]
         period = q.period(params, FIRST_DAY, today())
-        known = q.known_on(q.value(params, "as_known_on"), today=today())
+        given = q.value(params, "as_known_on")
+        known = (None if (given or "").lower() == ENTRY
+                 else q.known_on(given, today=today()))
         fmt = q.value(params, "format") or "json"
         if fmt not in ("json", "csv"):
             raise q.ParameterError("format", f"{fmt!r}: give json or csv")
-        rows = service.series(origins, prefixes, period, known)
+        columns, rows = service.series(origins, prefixes, period, known)
         if fmt == "csv":
-            return Response(_series_csv(rows), media_type="text/csv; charset=utf-8")
+            out = io.StringIO()
+            write_series(columns, rows, "csv", out)
+            return Response(out.getvalue(), media_type="text/csv; charset=utf-8")
         return JSONResponse({"origins": origins, "hts": prefixes, "from": period.start.isoformat(),
-                             "to": period.end.isoformat(), "as_known_on": known.isoformat(),
-                             "rows": rows})
+                             "to": period.end.isoformat(),
+                             "as_known_on": known.isoformat() if known else ENTRY,
+                             "columns": columns, "rows": rows})
 
     @app.get("/api/hts", summary="Find HTS codes by digits or description",
              openapi_extra=openapi_parameters(("q", "limit"), ("q",)))
@@ -231,16 +261,10 @@ def _params(request: Request, allowed: tuple[str, ...]) -> dict[str, str]:
     return params
 
 
-def _series_csv(rows: list[dict]) -> str:
-    out = io.StringIO()
-    columns = ["hts", "origin", "valid_from", "valid_until", "total_ad_valorem_percent",
-               "complete", *AUTHORITIES, "chapter99"]
-    extra = sorted({k for row in rows for k in row} - set(columns))
-    writer = csv.DictWriter(out, columns[:-1] + extra + ["chapter99"], lineterminator="\n")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({k: ("" if v is None else v) for k, v in row.items()})
-    return out.getvalue()
+def _cli_json(data: dict) -> Response:
+    """The JSON the CLI prints for the same object (its text, indented as the CLI does)."""
+    return Response(json.dumps(data, indent=2, ensure_ascii=False),
+                    media_type="application/json")
 
 
 def _tariff_graphs() -> list[str]:

@@ -2,8 +2,9 @@
 it: the legal acts behind each change (triangles), court rulings (diamonds) and negotiation events
 (circles). Every mark has a tooltip and, where the graph has one, a link to its source.
 
-The input is the timeline API's JSON (steps and events), so the chart draws exactly what the API
-returns. No script and no external asset: the page stays readable offline.
+The input is the JSON of /api/timeline (`tariffkg timeline --format json`: its steps) and of
+/api/events, so the chart draws exactly what the API returns; the links of the acts come from
+their identifiers (act_pages). No script and no external asset: the page stays readable offline.
 """
 
 from __future__ import annotations
@@ -11,15 +12,19 @@ from __future__ import annotations
 from datetime import date
 from html import escape
 
+from kg.timeline import Change
+
 WIDTH, HEIGHT = 960, 340
 LEFT, RIGHT, TOP, PLOT_BOTTOM = 118, 18, 22, 214
-LANES = {"act": 258, "court ruling": 284, "negotiation": 310}
-LANE_TITLES = {"act": "legal acts", "court ruling": "court rulings", "negotiation": "negotiations"}
+LANES = {"act": 258, "ruling": 284, "negotiation": 310}
+LANE_TITLES = {"act": "legal acts", "ruling": "court rulings", "negotiation": "negotiations"}
 
 
 def timeline_svg(steps: list[dict], events: list[dict], start: date, end: date,
-                 marked: date | None = None, title: str = "") -> str:
-    """The SVG text of the chart of the steps over [start, end], the events marked below."""
+                 marked: date | None = None, title: str = "",
+                 act_pages: dict[str, str] | None = None) -> str:
+    """The SVG text of the chart of the steps over [start, end], the events marked below; a
+    change's mark links to the page of its first act found in act_pages."""
     span = max((end - start).days + 1, 1)
     top_value = _top(steps)
 
@@ -34,7 +39,7 @@ def timeline_svg(steps: list[dict], events: list[dict], start: date, end: date,
              f"<title>{escape(title)}</title>"]
     parts += _axes(start, end, top_value, x, y)
     parts += _step_line(steps, x, y)
-    parts += _act_marks(steps, start, end, x)
+    parts += _act_marks(steps, start, end, x, act_pages or {})
     parts += _event_marks(events, start, end, x)
     if marked and start <= marked <= end:
         parts.append(f'<line class="entry-date" x1="{x(marked)}" x2="{x(marked)}" y1="{TOP}" '
@@ -125,33 +130,23 @@ def _step_line(steps: list[dict], x, y) -> list[str]:
     return parts
 
 
-def _act_marks(steps: list[dict], start: date, end: date, x) -> list[str]:
+def _act_marks(steps: list[dict], start: date, end: date, x,
+               act_pages: dict[str, str]) -> list[str]:
     lane = LANES["act"]
     parts = ['<g class="marks acts">']
     for step in steps[1:]:
         day = date.fromisoformat(step["from"])
         if not step.get("changes") or not start <= day <= end:
             continue
-        tip = "\n".join(_change_text(c) for c in step["changes"])
-        urls = [s["url"] for c in step["changes"] for s in c.get("sources", []) if s.get("url")]
+        tip = "\n".join(Change(**change).text() for change in step["changes"])
+        urls = [act_pages[act] for act in step.get("acts", []) if act in act_pages]
         cx = x(day)
         shape = (f'<path class="mark mark-act" d="M{cx - 6},{lane + 6} L{cx + 6},{lane + 6} '
                  f'L{cx},{lane - 6} Z"><title>{escape(step["from"])}: {escape(tip)}</title>'
                  "</path>")
-        url = urls[0] if urls else None
-        parts.append(_linked(shape, url))
+        parts.append(_linked(shape, urls[0] if urls else None))
     parts.append("</g>")
     return parts
-
-
-def _change_text(change: dict) -> str:
-    """A change in words: its kind, the part, the detail and the acts (their citations)."""
-    citations = ", ".join(s["citation"] for s in change.get("sources", []))
-    citations = citations or change.get("act") or ""
-    text = f"{change.get('change') or change.get('kind')}: {change['label']}"
-    if change.get("detail"):
-        text += f" ({change['detail']})"
-    return text + (f" [{citations}]" if citations else "")
 
 
 def _event_marks(events: list[dict], start: date, end: date, x) -> list[str]:
@@ -162,7 +157,7 @@ def _event_marks(events: list[dict], start: date, end: date, x) -> list[str]:
             continue
         lane, cx = LANES[event["kind"]], x(day)
         tip = f"<title>{escape(event['date'])}: {escape(event['label'])}</title>"
-        if event["kind"] == "court ruling":
+        if event["kind"] == "ruling":
             shape = (f'<path class="mark mark-court" d="M{cx},{lane - 7} L{cx + 7},{lane} '
                      f'L{cx},{lane + 7} L{cx - 7},{lane} Z">{tip}</path>')
         else:

@@ -91,7 +91,9 @@ class Pages:
         return {"matches": found, "match_text": text}
 
     def timeline_part(self, raw: Mapping[str, str]) -> str:
-        """The chart of the duty over time with its steps, as an HTML fragment."""
+        """The chart of the duty over time with its steps, as an HTML fragment: the timeline of
+        `tariffkg timeline` as known on the question's day of knowledge, and the events known
+        by then."""
         params = dict(raw)
         try:
             hts = q.hts_line(q.required(params, "hts", "an HTS line"))
@@ -99,19 +101,24 @@ class Pages:
             period = q.period(params, FIRST_DAY, self.today())
             known = q.known_on(q.value(params, "as_known_on"), today=self.today())
             marked = q.day(params["date"], "date") if q.value(params, "date") else None
-            data = self.service.timeline(hts, origin, period, known, q.entry_facts(params))
+            timeline = self.service.timeline(hts, origin, period, known, q.entry_facts(params))
+            events = self.service.events(origin, known)
+            act_pages = self.service.act_pages()
         except TariffKGError as error:
             return self._error_part(error)
-        title = (f"Total duty on {data['hts']} from {origin}, entries {period.start} to "
+        title = (f"Total duty on {timeline.hts} from {origin}, entries {period.start} to "
                  f"{period.end}, as the law was known on {known}")
-        svg = timeline_svg(data["steps"], data["events"], period.start, period.end, marked, title)
+        svg = timeline_svg(timeline.to_dict()["steps"], [e.to_dict() for e in events],
+                           period.start, period.end, marked, title, act_pages)
+        api_params = {k: v for k, v in params.items() if v and k not in ("date", "compare")}
         return self.env.get_template("timeline.html").render(
-            data=data, svg=svg, title=title,
-            api_link="/api/timeline?" + urlencode(
-                {k: v for k, v in params.items() if v and k not in ("date", "compare")}))
+            timeline=timeline, events=[e for e in events if period.start <= e.day <= period.end],
+            svg=svg, title=title, act_pages=act_pages,
+            api_link="/api/timeline?" + urlencode({**api_params, "as_known_on": known}))
 
     def diff_part(self, raw: Mapping[str, str]) -> str:
-        """What changed in the duty between the compare date and the entry date (a fragment)."""
+        """What changed in the duty between the compare date and the entry date (a fragment):
+        `tariffkg diff --hts` for the question."""
         params = dict(raw)
         try:
             hts = q.hts_line(q.required(params, "hts", "an HTS line"))
@@ -119,10 +126,12 @@ class Pages:
             second = q.entry_day(q.required(params, "date", "the entry date"))
             first = q.entry_day(q.value(params, "compare") or FIRST_DAY.isoformat(), "compare")
             known = q.known_on(q.value(params, "as_known_on"), today=self.today())
-            data = self.service.diff(origin, first, second, known, hts, q.entry_facts(params))
+            result = self.service.diff(origin, first, second, known, hts, q.entry_facts(params))
         except TariffKGError as error:
             return self._error_part(error)
-        return self.env.get_template("diff.html").render(data=data, params=params)
+        api_link = "/api/diff?" + urlencode({"from": first, "to": second, "origin": origin,
+                                             "hts": result.hts, "as_known_on": known})
+        return self.env.get_template("diff.html").render(diff=result, api_link=api_link)
 
     def _error_part(self, error: TariffKGError) -> str:
         return self.env.get_template("error.html").render(error=shown_error(error))
