@@ -66,7 +66,8 @@ def test_duty_as_text_and_csv(server):
                                                          "format": "csv"})
     assert status == 200 and headers["content-type"].startswith("text/csv")
     rows = list(csv.reader(io.StringIO(body.decode())))
-    assert rows[0][:3] == ["measure", "label", "authority"] and rows[-1][0] == "TOTAL"
+    assert rows[0][:3] == ["measure", "label", "authority"]
+    assert [row[0] for row in rows[-2:]] == ["TOTAL", "APPLIED AT ENTRY"]
 
 
 def test_duty_takes_every_entry_fact(server):
@@ -108,7 +109,59 @@ def test_duty_errors_are_400_naming_the_parameter(server, params, parameter, fra
     assert body["error"].startswith(parameter) and fragment in body["error"], body["error"]
 
 
-# --- /api/timeline -------------------------------------------------------------------------------
+# --- /api/timeline, /api/diff, /api/series: the CLI's answers -----------------------------------
+
+def cli_json(home, *args: str):
+    """What `tariffkg ARGS --format json` prints, parsed."""
+    runner = CliRunner(env={"TARIFFKG_HOME": str(home)})
+    printed = runner.invoke(main, [*args, "--format", "json"])
+    assert printed.exit_code == 0, printed.output
+    return json.loads(printed.stdout)
+
+
+# Real questions: a Japanese car over the deal, Chinese toys over the fentanyl and reciprocal
+# tariffs and the ruling, a Canadian drill over the border duty (as applied and as known today).
+TIMELINES = [
+    {"hts": "8703.23.01", "origin": "JP", "from": "2025-01-01", "to": "2026-03-31"},
+    {"hts": "8703.23.01", "origin": "JP", "from": "2025-01-01", "to": "2026-03-31",
+     "as_known_on": KNOWN},
+    {"hts": "9503.00.00", "origin": "CN", "from": "2025-01-01", "to": "2026-03-31"},
+    {"hts": "9503.00.00", "origin": "CN", "from": "2025-01-01", "to": "2026-03-31",
+     "as_known_on": KNOWN},
+    {"hts": "8467.21.00", "origin": "CA", "from": "2025-01-01", "to": "2026-03-31"},
+]
+
+
+@pytest.mark.parametrize("params", TIMELINES, ids=lambda p: "-".join(p.values()))
+def test_timeline_is_the_cli_timeline(server, shipped_store_root, params):
+    status, served = server.json("/api/timeline", params)
+    assert status == 200, served
+    options = [f"--{name.replace('_', '-')}={value}" for name, value in params.items()]
+    assert served == cli_json(shipped_store_root, "timeline", *options)
+    assert len(served["steps"]) > 1 and served["steps"][1]["changes"]
+
+
+DIFFS = [
+    {"from": "2025-01-01", "to": "2025-09-16", "origin": "JP", "hts": "8703.23.01"},
+    {"from": "2025-03-01", "to": "2025-05-15", "origin": "CN", "hts": "9503.00.00",
+     "as_known_on": "2025-06-01"},
+    {"from": "2025-03-01", "to": "2026-03-02", "origin": "CN", "hts": "9503.00.00",
+     "as_known_on": KNOWN},
+    {"from": "2025-02-01", "to": "2025-03-04", "origin": "CA", "hts": "8467.21.00",
+     "as_known_on": KNOWN},
+    {"from": "2025-03-01", "to": "2025-06-01", "origin": "CA", "as_known_on": KNOWN},
+]
+
+
+@pytest.mark.parametrize("params", DIFFS, ids=lambda p: "-".join(p.values()))
+def test_diff_is_the_cli_diff(server, shipped_store_root, params):
+    params = {"as_known_on": KNOWN, **params}
+    status, served = server.json("/api/diff", params)
+    assert status == 200, served
+    options = [f"--{name.replace('_', '-')}={value}" for name, value in params.items()]
+    assert served == cli_json(shipped_store_root, "diff", *options)
+    assert served["changes"]
+
 
 def test_timeline_steps_are_the_duty_on_their_days(server):
     status, body = server.json("/api/timeline", {**CAR, **SEPTEMBER})
@@ -118,17 +171,45 @@ def test_timeline_steps_are_the_duty_on_their_days(server):
     assert steps[0]["from"] == "2025-09-01" and steps[-1]["until"] == "2025-10-01"
     for before, after in zip(steps, steps[1:]):
         assert before["until"] == after["from"]
-        assert before["total_ad_valorem_percent"] != after["total_ad_valorem_percent"] or \
-            before["components"] != after["components"]
-        assert after["changes"], "every step after the first says what changed"
+        assert after["changes"] and after["acts"], "every step after the first says what changed"
     for step in steps:
         answer = duty(server, date=step["from"])
         assert step["total_ad_valorem_percent"] == answer["total_ad_valorem_percent"]
         assert [c["measure"] for c in step["components"]] == \
             [c["measure"] for c in answer["components"]]
-    kinds = {event["kind"] for event in body["events"]}
-    assert kinds == {"negotiation", "court ruling"}
-    assert all(event["url"] is None or event["url"].startswith("http") for event in body["events"])
+
+
+def test_timeline_takes_the_entry_facts(server):
+    # A KR claim on a Japanese car changes nothing, quota 'in' neither; they are checked all the
+    # same, and bad ones name their parameter (below).
+    status, body = server.json("/api/timeline", {**CAR, **SEPTEMBER, "claim": "KR",
+                                                 "quota": "in", "content": "steel=40"})
+    assert status == 200 and body["steps"][0]["from"] == "2025-09-01", body
+
+
+def test_events_are_those_of_the_cli_chart(server, shipped_store):
+    from kg.timeline import events_for
+
+    status, body = server.json("/api/events", {"origin": "Japan"})
+    assert status == 200, body
+    assert body["origin"] == "JP" and body["as_known_on"] is None
+    assert body["events"] == [e.to_dict() for e in events_for(shipped_store, "JP")]
+    assert {e["kind"] for e in body["events"]} == {"negotiation", "ruling"}
+    assert all(e["url"] is None or e["url"].startswith("http") for e in body["events"])
+    status, known = server.json("/api/events", {"origin": "JP", "as_known_on": "2025-12-31"})
+    assert status == 200 and known["as_known_on"] == "2025-12-31"
+    assert all(e["date"] <= "2025-12-31" for e in known["events"])
+    assert len(known["events"]) < len(body["events"])  # the ruling of 2026-02-20 is not known yet
+
+
+@pytest.mark.parametrize("params, parameter", [
+    ({}, "origin"), ({"origin": "Atlantis"}, "origin"), ({"origin": "JP", "as_known_on": "x"},
+                                                         "as_known_on"),
+    ({"origin": "JP", "hts": "8703.23.01"}, "hts"),
+])
+def test_events_errors(server, params, parameter):
+    status, body = server.json("/api/events", params)
+    assert status == 400 and body["parameter"] == parameter, body
 
 
 @pytest.mark.parametrize("params, parameter", [
@@ -139,6 +220,9 @@ def test_timeline_steps_are_the_duty_on_their_days(server):
     ({**CAR, "to": "2025-9-1"}, "to"),
     ({**CAR, "hts": "8703.2"}, "hts"),
     ({**CAR, "date": "2025-09-01"}, "date"),
+    ({**CAR, "hts": "9999.99.99"}, "hts"),
+    ({**CAR, "quota": "under"}, "quota"),
+    ({**CAR, "as_known_on": "2024-01-01"}, "as_known_on"),
 ])
 def test_timeline_errors(server, params, parameter):
     status, body = server.json("/api/timeline", params)
@@ -147,14 +231,14 @@ def test_timeline_errors(server, params, parameter):
 
 # --- /api/diff -----------------------------------------------------------------------------------
 
-def test_diff_of_a_product_has_the_totals_of_both_days(server):
+def test_diff_of_a_product_ends_with_the_totals_of_both_days(server):
     status, body = server.json("/api/diff", {**CAR, "from": "2025-09-01", "to": "2025-09-16"})
     assert status == 200, body
     assert body["hts"] == "8703.23.01" and body["from"] == "2025-09-01"
-    assert body["total_before"] == duty(server, date="2025-09-01")["total_ad_valorem_percent"]
-    assert body["total_after"] == duty(server, date="2025-09-16")["total_ad_valorem_percent"]
-    for change in body["changes"]:
-        assert set(change) == {"change", "label", "detail", "sources"}
+    before = duty(server, date="2025-09-01")["total_ad_valorem_percent"]
+    after = duty(server, date="2025-09-16")["total_ad_valorem_percent"]
+    assert body["changes"][-1] == {"change": "total", "measure": "",
+                                   "detail": f"{before:g}% -> {after:g}%"}
 
 
 def test_diff_of_an_origin_lists_measures(server):
@@ -162,8 +246,8 @@ def test_diff_of_an_origin_lists_measures(server):
                                              "as_known_on": KNOWN})
     assert status == 200, body
     assert body["origin"] == "JP" and body["hts"] is None
-    assert all(change["change"] in ("started", "ended", "changed rate", "status")
-               for change in body["changes"])
+    assert body["changes"] and all(set(change) == {"change", "measure", "detail"}
+                                   for change in body["changes"])
 
 
 @pytest.mark.parametrize("params, parameter", [
@@ -181,33 +265,45 @@ def test_diff_errors(server, params, parameter):
 
 # --- /api/series ---------------------------------------------------------------------------------
 
-def test_series_rows_are_the_duty_on_their_first_day(server):
-    params = {"origin": "JP,KR", "hts": "8703.23.01", "as_known_on": KNOWN, **SEPTEMBER}
+def test_series_rows_are_the_cli_series(server, shipped_store_root):
+    params = {"origin": "JP,KR", "hts": "8703.23.01,9503", "as_known_on": KNOWN, **SEPTEMBER}
     status, body = server.json("/api/series", params)
     assert status == 200, body
-    assert body["origins"] == ["JP", "KR"] and body["hts"] == ["87032301"]
-    for origin in ("JP", "KR"):
-        rows = [row for row in body["rows"] if row["origin"] == origin]
-        assert rows[0]["valid_from"] == "2025-09-01" and rows[-1]["valid_until"] == "2025-10-01"
-        for row in rows:
-            answer = duty(server, origin=origin, date=row["valid_from"])
+    assert body["origins"] == ["JP", "KR"] and body["hts"] == ["87032301", "9503"]
+    options = ["--origin=JP,KR", "--hts=8703.23.01,9503", f"--as-known-on={KNOWN}",
+               "--from=2025-09-01", "--to=2025-09-30"]
+    runner = CliRunner(env={"TARIFFKG_HOME": str(shipped_store_root)})
+    for fmt in ("json", "csv"):
+        printed = runner.invoke(main, ["series", *options, "--format", fmt])
+        assert printed.exit_code == 0, printed.output
+        if fmt == "json":
+            assert body["rows"] == [json.loads(line) for line in printed.stdout.splitlines()]
+            assert body["columns"] == list(body["rows"][0])
+        else:
+            status, headers, text = server.request("/api/series", {**params, "format": "csv"})
+            assert status == 200 and headers["content-type"].startswith("text/csv")
+            assert text.decode() == printed.stdout
+    for row in body["rows"]:
+        if row["hts"] == "8703.23.01":
+            answer = duty(server, origin=row["origin"], date=row["valid_from"])
             assert row["total_ad_valorem_percent"] == answer["total_ad_valorem_percent"]
-            assert row["mfn"] == sum(c["ad_valorem_percent"] for c in answer["components"]
-                                     if c["authority"] == "mfn")
-    status, headers, text = server.request("/api/series", {**params, "format": "csv"})
-    assert status == 200 and headers["content-type"].startswith("text/csv")
-    table = list(csv.DictReader(io.StringIO(text.decode())))
-    assert len(table) == len(body["rows"])
-    assert list(table[0])[:5] == ["hts", "origin", "valid_from", "valid_until",
-                                  "total_ad_valorem_percent"]
+
+
+def test_series_as_applied(server):
+    status, body = server.json("/api/series", {"origin": "JP", "hts": "8703.23.01",
+                                               "as_known_on": "entry", "from": "2025-08-01",
+                                               "to": "2025-09-30"})
+    assert status == 200 and body["as_known_on"] == "entry", body
+    assert body["rows"][0]["valid_from"] == "2025-08-01" and body["rows"][-1]["valid_until"] is None
 
 
 @pytest.mark.parametrize("params, parameter, fragment", [
     ({"hts": "8703.23.01"}, "origin", "missing"),
     ({"origin": "JP"}, "hts", "missing"),
     ({"origin": "JP", "hts": "87"}, "hts", "at most"),
-    ({"origin": "JP", "hts": "8703.23.01,8703.24,8708"}, "hts", "at most"),
-    ({"origin": "JP", "hts": "0000"}, "hts", "no tariff line"),
+    ({"origin": "JP", "hts": "8703.23.01,8703.24,84"}, "hts", "at most"),
+    ({"origin": "JP", "hts": "0000"}, "hts", "no 8-digit HTS line"),
+    ({"origin": "JP", "hts": "8703.23.01", "as_known_on": "2024-01-01"}, "as_known_on", "before"),
     ({"origin": "JP", "hts": "8x"}, "hts", "not an HTS"),
     ({"origin": "JP,Atlantis", "hts": "8703.23.01"}, "origin", "unknown country"),
     ({"origin": "JP", "hts": "8703.23.01", "format": "xlsx"}, "format", "json or csv"),
@@ -348,50 +444,24 @@ def test_the_chart_marks_acts_rulings_and_negotiations_differently():
     from kg.web.chart import timeline_svg
 
     steps = [{"from": "2025-01-01", "until": "2025-04-03", "total_ad_valorem_percent": 2.5,
-              "known_part_percent": 2.5, "changes": []},
+              "known_part_percent": 2.5, "changes": [], "acts": []},
              {"from": "2025-04-03", "until": "2025-06-01", "total_ad_valorem_percent": None,
-              "known_part_percent": 27.5, "changes": [
-                  {"change": "started", "label": "a <b> measure", "detail": "25%",
-                   "sources": [{"citation": "Proclamation 10908",
-                                "url": "https://www.govinfo.gov/x"}]}]}]
-    events = [{"date": "2025-02-20", "kind": "court ruling", "label": "A v. B", "url": None},
+              "known_part_percent": 27.5, "acts": ["Proclamation 10908"], "changes": [
+                  {"kind": "started", "measure": "m", "label": "a <b> measure", "before": None,
+                   "after": 25.0, "act": "Proclamation 10908", "detail": ""}]}]
+    events = [{"date": "2025-02-20", "kind": "ruling", "label": "A v. B", "url": None},
               {"date": "2025-03-01", "kind": "negotiation", "label": "talks & more",
                "url": "javascript:alert(1)"}]
     svg = timeline_svg(steps, events, date(2025, 1, 1), date(2025, 5, 31), date(2025, 4, 10),
-                       "title")
+                       "title", {"Proclamation 10908": "https://www.govinfo.gov/x"})
     root = ET.fromstring(svg)  # well-formed XML: every label escaped
     ns = "{http://www.w3.org/2000/svg}"
     classes = [element.get("class") for element in root.iter()]
     assert classes.count("mark mark-act") == 1 and classes.count("mark mark-court") == 1
     assert classes.count("mark mark-negotiation") == 1 and "step incomplete" in classes
     assert [a.get("href") for a in root.iter(f"{ns}a")] == ["https://www.govinfo.gov/x"]
-    assert "a &lt;b&gt; measure" in svg and "talks &amp; more" in svg
-
-
-def test_steps_merge_equal_neighbours_and_say_what_changed():
-    from datetime import date
-
-    from kg.duty import Component, Coverage, DutyAnswer, Source
-    from kg.web.history import steps
-
-    def part(measure: str, adds: float) -> Component:
-        return Component(measure, measure.upper(), "x", None, None, "additional", adds, "full",
-                         adds, None, None, [Source(f"act of {measure}", "https://example.org")])
-
-    def answer(day: date) -> DutyAnswer:
-        parts = [part("base", 2.5)] + ([part("extra", 25.0)] if day >= date(2025, 4, 3) else [])
-        total = sum(p.ad_valorem_percent or 0 for p in parts)
-        return DutyAnswer("8703.23.01", "JP", day.isoformat(), "2026-12-01", {}, total, total,
-                          Coverage(True, [], [], {}), parts, [], [])
-
-    days = [date(2025, 3, 4), date(2025, 4, 3), date(2025, 5, 1), date(2026, 1, 1)]
-    found = steps(answer, date(2025, 3, 1), date(2025, 12, 31), days, workers=1)
-    assert [(s.start, s.until, s.answer.total_ad_valorem_percent) for s in found] == [
-        (date(2025, 3, 1), date(2025, 4, 3), 2.5), (date(2025, 4, 3), date(2026, 1, 1), 27.5)]
-    assert found[0].changes == []
-    assert found[1].changes == [{"change": "started", "label": "EXTRA", "detail": "25%",
-                                 "sources": [{"citation": "act of extra",
-                                              "url": "https://example.org"}]}]
+    assert "started: a &lt;b&gt; measure +25% (Proclamation 10908)" in svg
+    assert "talks &amp; more" in svg
 
 
 def test_the_pool_lends_each_backend_to_one_query_at_a_time():
