@@ -93,6 +93,9 @@ def test_type_a_question_see_the_answer_and_the_chart(server, browser):
     assert chart.find_elements("css selector", "line.step")
     assert chart.find_elements("css selector", ".mark-act")
     assert chart.find_elements("css selector", "line.entry-date")
+    acts = browser.find_elements("css selector", "#steps td a")  # the acts of each change
+    assert acts and all(a.get_attribute("href").startswith("https://") for a in acts)
+    assert "90 FR 44638" in [a.text for a in acts]  # Japan's autos rate from 2025-09-16
     changes = wait_for(browser, "#diff #changes")
     assert changes.text
 
