@@ -338,7 +338,8 @@ def test_code_search_errors(server, params, parameter):
 def test_openapi_describes_every_endpoint(server):
     status, spec = server.json("/api/openapi.json")
     assert status == 200
-    for path in ("/api/duty", "/api/timeline", "/api/diff", "/api/series", "/api/hts"):
+    for path in ("/api/duty", "/api/timeline", "/api/events", "/api/diff", "/api/series",
+                 "/api/hts"):
         assert path in spec["paths"], path
     names = {p["name"]: p["required"] for p in spec["paths"]["/api/duty"]["get"]["parameters"]}
     assert names["hts"] is True and names["as_known_on"] is False
