@@ -242,6 +242,13 @@ def check_entry_date(on: date, what: str = "--date") -> None:
                          f"({EARLIEST_ENTRY}); ask for an entry date from {EARLIEST_ENTRY} on")
 
 
+def check_loaded(facts: EntryFacts, on: date) -> None:
+    """Refuse a loading day after the entry day: goods are loaded before they are entered."""
+    if facts.loaded is not None and facts.loaded > on:
+        raise InputError(f"--loaded {facts.loaded}: after the entry date {on}; goods are loaded "
+                         "for shipment before they are entered")
+
+
 def duty_answer(backend, hts: str, origin: str, on: date, as_known_on: date,
                 facts: EntryFacts | None = None, compare_applied: bool = True) -> DutyAnswer:
     """What duty applied to hts from origin entered on `on`, as the law was known on as_known_on.
@@ -254,6 +261,7 @@ def duty_answer(backend, hts: str, origin: str, on: date, as_known_on: date,
     facts = facts or EntryFacts()
     digits = hts_digits(hts, "--hts")
     check_entry_date(on)
+    check_loaded(facts, on)
     iso = country_code(origin)
     if len(digits) in (4, 6):
         raise HeadingGiven(digits, lines_under(backend, digits, on), on)

@@ -607,3 +607,13 @@ def test_batch_asks_each_repeated_question_once_and_names_an_empty_column(mini_s
     # three questions; the one asked as known after its entry day is also answered as applied
     assert backend.duty_queries == 4
     assert err == [f"tariffkg: error: {batch}:4: no value in column origin"]
+
+
+def test_a_loading_day_after_the_entry_day_is_refused(cli):
+    # goods are loaded for shipment before they are entered; the in-transit rules compare the two
+    result = duty(cli, "--hts", "9503.00.00", "--origin", "DE", "--date", "2025-08-20",
+                  "--loaded", "2025-08-21")
+    assert result.exit_code == 2
+    assert result.stderr.strip().splitlines() == [
+        "tariffkg: error: --loaded 2025-08-21: after the entry date 2025-08-20; goods are loaded "
+        "for shipment before they are entered"]
