@@ -52,9 +52,19 @@ PARAMETERS = {
 }
 
 
+# Values for the queries whose rows on the fixture need other ones (see test_stored_queries).
+PARAMETERS_OF = {
+    "lines_under": {"code": "8703", "date": "2025-05-01"},
+    "origin_gaps": {"origin": "HR", "date": "2025-06-01", "asKnownOn": "2025-06-01"},
+}
+# No provision of the fixture names a statistical line on its own; no gap reaches a Japanese car.
+NO_ROWS_ON_THE_FIXTURE = {"coverage_gaps", "statistical_lines"}
+
+
 def _text(name: str) -> str:
     query = stored_queries()[name]
-    return query.bound_text({p.name: PARAMETERS[p.name] for p in query.parameters})
+    values = {**PARAMETERS, **PARAMETERS_OF.get(name, {})}
+    return query.bound_text({p.name: values[p.name] for p in query.parameters})
 
 
 def _loaded(url: str, mini_store, **credentials) -> RemoteEndpoint:
@@ -107,7 +117,7 @@ def test_duty_answers_match_on_oxigraph_as_it_ships(remote, mini_store, question
 @pytest.mark.parametrize("name", sorted(stored_queries()))
 def test_every_stored_query_gives_the_same_rows_on_oxigraph_as_it_ships(remote, mini_store, name):
     local = mini_store.select(_text(name), {})
-    assert local or name == "coverage_gaps", "a question with rows"
+    assert local or name in NO_ROWS_ON_THE_FIXTURE, "a question with rows"
     assert _comparable(remote.select(_text(name), {})) == _comparable(local)
 
 
