@@ -279,7 +279,8 @@ def test_binary_batch_files_never_crash(home, tmp_path_factory, content, header)
     check(invoke(home, ["duty", "--batch", str(path), "--format", "csv"]))
 
 
-@settings(max_examples=30, deadline=None,
+# 12 examples: each path that can be written gets the whole graph (about 6 s)
+@settings(max_examples=12, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(name=st.text(alphabet=string.ascii_letters + "./-_ ", min_size=1, max_size=20),
        folder=st.sampled_from(["", "missing/", "missing/deeper/", "./"]))
