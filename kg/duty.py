@@ -23,6 +23,7 @@ from kg.inputs import (
     date_term,
     dotted_hts,
     hts_digits,
+    parse_date,
     preference_term,
     quota_term,
 )
@@ -195,7 +196,7 @@ def parse_content(text: str | None, what: str = "--content") -> dict[str, float]
             raise InputError(f"{what} {part.strip()!r}: give metal=percent with metal one of "
                              f"{', '.join(METALS)} (e.g. steel=40,aluminum=10)")
         if name in shares:
-            raise InputError(f"{what}: {name} is given twice")
+            raise InputError(f"{what.rstrip(':')}: {name} is given twice")
         try:
             share = float(value)
         except ValueError:
@@ -204,8 +205,27 @@ def parse_content(text: str | None, what: str = "--content") -> dict[str, float]
             raise InputError(f"{what} {part.strip()!r}: the share must be a percent from 0 to 100")
         shares[name] = share
     if sum(shares.values()) > 100:
-        raise InputError(f"{what}: the shares add up to more than 100 percent")
+        raise InputError(f"{what.rstrip(':')}: the shares add up to more than 100 percent")
     return shares
+
+
+def parse_entry_facts(claim: str | None = None, quota: str | None = None,
+                      content: str | None = None, loaded: str | None = None,
+                      label: str = "--{}") -> EntryFacts:
+    """The facts of an entry as typed (options, batch cells), each checked by its one parser.
+
+    Empty values take the defaults (no claim, over quota, content not given, not in transit);
+    label names a value in messages: "--{}" for options, "column {}:" for batch cells.
+    """
+    claim = (claim or "").strip() or None
+    if claim:
+        preference_term(claim, label.format("claim"))
+    quota = (quota or "").strip() or "over"
+    quota_term(quota, label.format("quota"))
+    loaded = (loaded or "").strip() or None
+    return EntryFacts(claim=claim, quota=quota.lower(),
+                      content=parse_content(content, label.format("content")),
+                      loaded=parse_date(loaded, label.format("loaded")) if loaded else None)
 
 
 def question_bindings(digits: str, iso: str, on: date, as_known_on: date, facts: EntryFacts) -> dict:
