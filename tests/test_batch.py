@@ -129,7 +129,7 @@ def test_an_unreadable_header_is_named(tmp_path):
         BatchFile(path)
 
 
-# --- lines and rows --------------------------------------------------------------------------------
+# --- lines and rows -------------------------------------------------------------------------------
 
 def test_lines_split_on_cr_lf_and_crlf_across_chunks(monkeypatch):
     import kg.batch
@@ -159,7 +159,7 @@ def test_rows_skip_blank_lines_and_refuse_extra_cells():
     assert rows[4][1] == {"hts": "8703.23.01"}
 
 
-# --- one row, one question --------------------------------------------------------------------------
+# --- one row, one question ------------------------------------------------------------------------
 
 @pytest.mark.parametrize("row, message", [
     ({"hts": "8703.23.01", "origin": "JP", "date": "2025-05-01", "as_known_on": "2024-06-01"},
@@ -207,7 +207,7 @@ def test_a_good_row_becomes_a_question_with_the_entry_facts():
                      "quota": "over"}, KNOWN).key() == asked._replace(as_known_on=KNOWN).key()
 
 
-# --- the stream ---------------------------------------------------------------------------------------
+# --- the stream -----------------------------------------------------------------------------------
 
 def test_answers_stream_in_order_with_errors_named_by_line(tmp_path):
     path = batch(tmp_path, "\ufeffhts,origin,date\r\n8703.23.01,JP,2025-05-01\r\n\r\n"
@@ -303,7 +303,7 @@ def test_batch_formats(fmt, expected):
         check_format("xml")
 
 
-# --- answer_batch on the fixture graph ----------------------------------------------------------------
+# --- answer_batch on the fixture graph ------------------------------------------------------------
 
 class FakeBackend:
     """Not a store: duty_answer is replaced in the tests that use it."""
