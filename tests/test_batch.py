@@ -376,3 +376,91 @@ def test_answer_batch_on_the_fixture_graph(mini_store, tmp_path):
     assert [a["total_ad_valorem_percent"] for a in answers] == [27.5, 25.0]
     assert answers[1]["entry_facts"] == {"claim": "S", "quota": "over", "content": {},
                                          "loaded": "2025-04-01"}
+
+
+# --- the command line: flushed row by row, text as text, nothing before a fatal error -------------
+
+GATED_CLI = '''
+import sys, time
+from pathlib import Path
+import kg.batch, kg.cli
+from kg.duty import Coverage, DutyAnswer
+from kg.inputs import dotted_hts
+
+gate = Path(sys.argv[1])
+
+def answer(backend, hts, origin, on, known, facts):
+    if on.month == 6:  # the second row waits until the test has seen the first answer
+        deadline = time.monotonic() + 60
+        while not gate.exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+    return DutyAnswer(hts=dotted_hts(hts), origin=origin, date=on.isoformat(),
+                      as_known_on=known.isoformat(), entry_facts=facts.to_dict(),
+                      total_ad_valorem_percent=2.5, known_part_percent=2.5,
+                      coverage=Coverage(complete=True, missing=[], gaps=[], reach={}),
+                      components=[], not_applied=[], notes=[])
+
+kg.batch.duty_answer = answer
+kg.cli.open_answer_backend = lambda *args, **kw: object()
+sys.argv = ["tariffkg"] + sys.argv[2:]
+kg.cli.main()
+'''
+
+
+def test_the_command_writes_each_answer_as_soon_as_it_is_known(tmp_path):
+    """The first answer reaches a pipe while the second row is still being answered."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "gated.py"
+    script.write_text(GATED_CLI, encoding="utf-8")
+    gate = tmp_path / "gate"
+    path = batch(tmp_path, "hts,origin,date\n8703.23.01,JP,2025-05-01\n8703.23.01,JP,2025-06-01\n")
+    child = subprocess.Popen([sys.executable, str(script), str(gate), "duty", "--batch", str(path),
+                              "--format", "csv", "--as-known-on", "2026-12-01"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        lines = []
+        reader = threading.Thread(target=lambda: lines.extend(
+            [child.stdout.readline(), child.stdout.readline()]), daemon=True)
+        reader.start()
+        reader.join(timeout=30)
+        assert child.poll() is None and not gate.exists()  # the second row is still waiting
+        assert lines[0].startswith("hts,origin,date")
+        assert lines[1].startswith("8703.23.01,JP,2025-05")
+        gate.touch()
+        out, err = child.communicate(timeout=60)
+    finally:
+        child.kill()
+        child.wait()
+    assert child.returncode == 0, err
+    assert out.startswith("8703.23.01,JP,2025-06-01")
+
+
+def test_the_command_refuses_a_bad_header_before_any_output(tmp_path):
+    from click.testing import CliRunner
+
+    from kg.cli import main
+
+    path = batch(tmp_path, "hts,origin,date,origin\n8703.23.01,JP,2025-05-01,JP\n")
+    result = CliRunner().invoke(main, ["duty", "--batch", str(path), "--format", "csv"],
+                                env={"TARIFFKG_HOME": str(tmp_path / "no-store")})
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr.strip() == (f"tariffkg: error: {path}:1: column 'origin' appears twice "
+                                     "in the header")
+    assert not (tmp_path / "no-store").exists()  # refused before the store was opened or built
+
+
+def test_the_command_writes_text_as_text(tmp_path, monkeypatch, fake_answers):
+    from click.testing import CliRunner
+
+    import kg.cli
+    from kg.cli import main
+
+    monkeypatch.setattr(kg.cli, "open_answer_backend", lambda *args, **kw: FakeBackend())
+    path = batch(tmp_path, "hts,origin,date\n8703.23.01,JP,2025-05-01\n8703.23.01,XX,2025-05-01\n")
+    result = CliRunner().invoke(main, ["duty", "--batch", str(path), "--format", "text",
+                                       "--as-known-on", "2026-12-01"])
+    assert result.exit_code == 2
+    assert "8703.23.01" in result.stdout and not result.stdout.lstrip().startswith("{")
+    assert result.stderr.startswith(f"tariffkg: error: {path}:3: column origin: unknown country")
