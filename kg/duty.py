@@ -381,12 +381,27 @@ def _suffix_rows(backend, digits: str, bindings: dict) -> list[dict]:
 
     if len(digits) != 8:
         return []
+    if digits not in _scoped_parents(backend):
+        return []  # no provision names a statistical line under this one, on any day
     on = bindings["date"].toPython()
     scoped = _cached(backend, ("scoped suffixes", digits, on), lambda: any(
         line["scoped"] for line in lines_under(backend, digits, on) if len(line["hts"]) == 13))
     if not scoped:
         return []  # no provision names a statistical line under this one: nothing can differ
     return backend.select(substitute_parameters(stored_query("statistical_lines").text, bindings), {})
+
+
+SCOPED_LINES = """PREFIX tkg: <https://w3id.org/tariff-kg/ontology#>
+PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
+SELECT DISTINCT ?notation WHERE { ?entry tkg:scopeCode ?line . ?line tkg:digits 10 ; skos:notation ?notation . }
+"""  # the 10-digit lines some product scope or exclusion names (named_by_a_scope), on any day
+
+
+def _scoped_parents(backend) -> frozenset[str]:
+    """The 8-digit lines with a statistical line that some provision names on its own (one query
+    per backend: a batch need not ask lines_under for every other line and day)."""
+    return _cached(backend, "scoped parents", lambda: frozenset(
+        str(row["notation"]).replace(".", "")[:8] for row in backend.select(SCOPED_LINES, {})))
 
 
 def _by_suffix(rows: list[dict], described: dict) -> list[dict]:
