@@ -14,12 +14,11 @@ modules' (kg.batch, kg.timeline are modules): answers() is the batch, duty_timel
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterable, Mapping
 from datetime import date
 from pathlib import Path
 
-from kg.duty import DutyAnswer, EntryFacts, duty_answer, parse_content
+from kg.duty import DutyAnswer, EntryFacts, duty_answer, parse_entry_facts
 from kg.errors import InputError
 from kg.inputs import parse_date, parse_known_on
 from kg.timeline import Diff, Timeline
@@ -75,37 +74,34 @@ def answer(backend, hts: str, origin: str, on: date | str, as_known_on: date | s
 def entry_facts(claim: str | None = None, quota: str = "over", content: str | Mapping | None = None,
                 loaded: date | str | None = None) -> EntryFacts:
     """The facts of an entry, checked as the command line checks them."""
-    from kg.inputs import preference_term, quota_term
-
-    if claim:
-        preference_term(claim, "claim")
-    quota_term(quota, "quota")
-    shares = (parse_content(",".join(f"{k}={v}" for k, v in content.items()), "content")
-              if isinstance(content, Mapping) else parse_content(content, "content"))
-    return EntryFacts(claim=claim.upper() if claim else None, quota=(quota or "over").lower(),
-                      content=shares, loaded=_day(loaded, "loaded") if loaded else None)
+    shares = (",".join(f"{k}={v}" for k, v in content.items()) if isinstance(content, Mapping)
+              else content)
+    day = loaded.isoformat() if isinstance(loaded, date) else loaded
+    return parse_entry_facts(claim, quota, shares, day, label="{}")
 
 
 def answers(backend, questions: Path | str | Iterable[Mapping[str, str]],
-          as_known_on: date | str | None = None) -> list[DutyAnswer]:
-    """One answer per question, in order: a CSV file (the columns of `tariffkg duty --batch`) or
-    rows as dicts with the same keys. A bad row raises InputError naming its number."""
-    from kg.batch import question
+            as_known_on: date | str | None = None) -> list[DutyAnswer]:
+    """One answer per question, in order: a CSV file (the columns of `tariffkg duty --batch`,
+    checked as it checks them) or rows as dicts with the same keys. A bad row raises InputError
+    naming its line (file) or number (rows)."""
+    from kg.batch import BatchFile, answer_stream
 
+    known = _known(as_known_on)
     if isinstance(questions, (str, Path)):
-        with open(questions, encoding="utf-8-sig", newline="") as handle:
-            rows = list(csv.DictReader(handle))
+        batch = BatchFile(questions)
+        rows, where = batch.rows(), f"{batch.path}:{{}}"
     else:
-        rows = [dict(row) for row in questions]
-    default = _known(as_known_on).isoformat()
-    answers = []
-    for number, row in enumerate(rows, 1):
-        values = {k: str(v).strip() for k, v in row.items() if k is not None and v is not None}
-        try:
-            answers.append(duty_answer(backend, *question(values, default)))
-        except InputError as error:
-            raise InputError(f"question {number}: {error}") from None
-    return answers
+        rows = ((number, {k: str(v).strip() for k, v in row.items()
+                          if k is not None and v is not None})
+                for number, row in enumerate(questions, 1))
+        where = "question {}"
+    found = []
+    for number, answer in answer_stream(rows, lambda asked: duty_answer(backend, *asked), known):
+        if isinstance(answer, InputError):
+            raise InputError(f"{where.format(number)}: {answer}")
+        found.append(answer)
+    return found
 
 
 def duty_timeline(backend, hts: str, origin: str, start: date | str = "2025-01-01",

@@ -261,17 +261,10 @@ _data = click.option("--data", "data_files", multiple=True, type=click.Path(path
 def duty(hts, origin, on, as_known_on, claim, quota, content, loaded, batch, fmt, strict, data_files,
          endpoint, timeout, store_root) -> None:
     """What duty applied to a product from an origin on a date, with every part cited."""
-    from kg.batch import answer_batch
-    from kg.duty import EntryFacts, HeadingGiven, check_entry_date, duty_answer, parse_content
+    from kg.batch import BatchFile, answer_batch, check_format
+    from kg.duty import HeadingGiven, check_entry_date, duty_answer, parse_entry_facts
     from kg.errors import InputError
-    from kg.inputs import (
-        country_code,
-        hts_digits,
-        parse_date,
-        parse_known_on,
-        preference_term,
-        quota_term,
-    )
+    from kg.inputs import country_code, hts_digits, parse_date, parse_known_on
     from kg.report import render
 
     if batch:
@@ -280,13 +273,11 @@ def duty(hts, origin, on, as_known_on, claim, quota, content, loaded, batch, fmt
                                           ("--loaded", loaded)) if value]
         if given:
             raise InputError(f"--batch takes the questions from the file: leave out {', '.join(given)}")
-        from kg.inputs import MAX_BATCH_BYTES, check_regular_file
-
-        check_regular_file(batch, "batch file", MAX_BATCH_BYTES)  # not /dev/zero, not a FIFO
-        if as_known_on is not None:
-            parse_known_on(as_known_on)
+        source = BatchFile(batch)  # not /dev/zero, a FIFO or too big; its header: before any output
+        known = parse_known_on(as_known_on)
         backend = open_answer_backend(endpoint, store_root, timeout, data_files)
-        failures, incomplete = answer_batch(backend, batch, fmt or "jsonl", click.echo, as_known_on)
+        failures, incomplete = answer_batch(backend, source, check_format(fmt), click.echo, known,
+                                            width=terminal_width())
         if strict and incomplete and not failures:
             click.echo(f"tariffkg: incomplete: {incomplete} answer(s) of the batch lack part of the law "
                        "(see their coverage)", err=True)
@@ -299,12 +290,7 @@ def duty(hts, origin, on, as_known_on, claim, quota, content, loaded, batch, fmt
     known_on = parse_known_on(as_known_on)
     hts_digits(hts, "--hts")
     country_code(origin)
-    if claim:
-        preference_term(claim)
-    quota_term(quota)
-    facts = EntryFacts(claim=claim.upper() if claim else None, quota=(quota or "over").lower(),
-                       content=parse_content(content),
-                       loaded=parse_date(loaded, "--loaded") if loaded else None)
+    facts = parse_entry_facts(claim, quota, content, loaded)
     backend = open_answer_backend(endpoint, store_root, timeout, data_files)
     try:
         answer = duty_answer(backend, hts, origin, entry_date, known_on, facts)

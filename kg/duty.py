@@ -23,6 +23,7 @@ from kg.inputs import (
     date_term,
     dotted_hts,
     hts_digits,
+    parse_date,
     preference_term,
     quota_term,
 )
@@ -195,7 +196,7 @@ def parse_content(text: str | None, what: str = "--content") -> dict[str, float]
             raise InputError(f"{what} {part.strip()!r}: give metal=percent with metal one of "
                              f"{', '.join(METALS)} (e.g. steel=40,aluminum=10)")
         if name in shares:
-            raise InputError(f"{what}: {name} is given twice")
+            raise InputError(f"{what.rstrip(':')}: {name} is given twice")
         try:
             share = float(value)
         except ValueError:
@@ -204,8 +205,27 @@ def parse_content(text: str | None, what: str = "--content") -> dict[str, float]
             raise InputError(f"{what} {part.strip()!r}: the share must be a percent from 0 to 100")
         shares[name] = share
     if sum(shares.values()) > 100:
-        raise InputError(f"{what}: the shares add up to more than 100 percent")
+        raise InputError(f"{what.rstrip(':')}: the shares add up to more than 100 percent")
     return shares
+
+
+def parse_entry_facts(claim: str | None = None, quota: str | None = None,
+                      content: str | None = None, loaded: str | None = None,
+                      label: str = "--{}") -> EntryFacts:
+    """The facts of an entry as typed (options, batch cells), each checked by its one parser.
+
+    Empty values take the defaults (no claim, over quota, content not given, not in transit);
+    label names a value in messages: "--{}" for options, "column {}:" for batch cells.
+    """
+    claim = (claim or "").strip() or None
+    if claim:
+        preference_term(claim, label.format("claim"))
+    quota = (quota or "").strip() or "over"
+    quota_term(quota, label.format("quota"))
+    loaded = (loaded or "").strip() or None
+    return EntryFacts(claim=claim, quota=quota.lower(),
+                      content=parse_content(content, label.format("content")),
+                      loaded=parse_date(loaded, label.format("loaded")) if loaded else None)
 
 
 def question_bindings(digits: str, iso: str, on: date, as_known_on: date, facts: EntryFacts) -> dict:
@@ -369,12 +389,27 @@ def _suffix_rows(backend, digits: str, bindings: dict) -> list[dict]:
 
     if len(digits) != 8:
         return []
+    if digits not in _scoped_parents(backend):
+        return []  # no provision names a statistical line under this one, on any day
     on = bindings["date"].toPython()
     scoped = _cached(backend, ("scoped suffixes", digits, on), lambda: any(
         line["scoped"] for line in lines_under(backend, digits, on) if len(line["hts"]) == 13))
     if not scoped:
         return []  # no provision names a statistical line under this one: nothing can differ
     return backend.select(substitute_parameters(stored_query("statistical_lines").text, bindings), {})
+
+
+SCOPED_LINES = """PREFIX tkg: <https://w3id.org/tariff-kg/ontology#>
+PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
+SELECT DISTINCT ?notation WHERE { ?entry tkg:scopeCode ?line . ?line tkg:digits 10 ; skos:notation ?notation . }
+"""  # the 10-digit lines some product scope or exclusion names (named_by_a_scope), on any day
+
+
+def _scoped_parents(backend) -> frozenset[str]:
+    """The 8-digit lines with a statistical line that some provision names on its own (one query
+    per backend: a batch need not ask lines_under for every other line and day)."""
+    return _cached(backend, "scoped parents", lambda: frozenset(
+        str(row["notation"]).replace(".", "")[:8] for row in backend.select(SCOPED_LINES, {})))
 
 
 def _by_suffix(rows: list[dict], described: dict) -> list[dict]:

@@ -55,7 +55,7 @@ def test_answers_of_a_batch(store, tmp_path):
     path = tmp_path / "q.csv"
     path.write_text("hts,origin,date,as_known_on\n8703.23.01,JP,2025-05-01,2025-05-01\n")
     assert [a.total_ad_valorem_percent for a in kg.answers(store, path)] == [27.5]
-    with pytest.raises(kg.InputError, match="question 3: 8703 is a heading"):
+    with pytest.raises(kg.InputError, match="question 3: column hts: 8703 is a heading"):
         kg.answers(store, rows + [{"hts": "8703", "origin": "JP", "date": "2025-05-01"}])
 
 

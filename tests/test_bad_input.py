@@ -162,19 +162,23 @@ def test_batch_with_bom_crlf_blank_lines_and_bad_rows(home, tmp_path):
         b"8703.23.01,Atlantis,2025-05-01\r\n"    # line 5: bad country
         b"8703.23.01,JP,2025-13-01\r\n"          # line 6: bad date
         b"8703.23.01\r\n"                        # line 7: short row
-        b"8703.23.01,JP,2025-05-01,2024-01-01\r\n"  # line 8: known-on before 2025 (no such column)
+        b"8703.23.01,JP,2025-05-01,2024-01-01\r\n"  # line 8: a cell beyond the header's columns
         b",,\r\n"
-        b"7208.10.15,JP,2025-06-01,extra,cells\r\n"
+        b"7208.10.15,JP,2025-06-01,,\r\n"          # empty cells beyond the header: fine
+        b"7208.10.15,JP,2025-06-01,extra,cells\r\n"  # line 11: cells beyond the header
     )
     result = run(home, "duty", "--batch", str(path), "--format", "csv")
     assert result.exit_code == 2
     assert "Traceback" not in result.output
     errors = result.stderr.strip().splitlines()
-    assert [e.split(":")[3] for e in errors] == ["4", "5", "6", "7"], errors
+    assert [e.split(":")[3] for e in errors] == ["4", "5", "6", "7", "8", "11"], errors
     assert all(e.startswith(f"tariffkg: error: {path}:") for e in errors)
+    assert [e.split(": ")[3] for e in errors[:4]] == ["column hts", "column origin", "column date",
+                                                      "column origin, date"]
+    assert "5 cells, but the header has 3 columns" in errors[5]
     rows = result.stdout.strip().splitlines()
-    assert rows[0].startswith("hts,origin,date") and len(rows) == 4  # header + 3 answers, in order
-    assert rows[1].startswith("8703.23.01,JP,2025-05-01") and rows[3].startswith("7208.10.15")
+    assert rows[0].startswith("hts,origin,date") and len(rows) == 3  # header + 2 answers, in order
+    assert rows[1].startswith("8703.23.01,JP,2025-05-01") and rows[2].startswith("7208.10.15")
 
 
 def test_batch_as_known_on_column_before_2025(home, tmp_path):

@@ -330,8 +330,9 @@ GOOD_ROWS = [  # hts, date, as_known_on, total, entry facts
     ("8703.23.01", "2025-05-01", "2025-05-01", 25.0, {**DEFAULT_FACTS, "claim": "KR"}),
     ("8708.99.81", "2025-08-18", "2026-12-01", None, DEFAULT_FACTS),  # the steel share not given
 ]
-BAD_ROWS = [(4, ["unknown HTS code 9999.99.99"]), (11, ["column claim", "K R"]), (12, ["column quota", "half"]),
-            (13, ["column content", "tin=5"]), (14, ["column loaded", "2025-13-01"])]
+BAD_ROWS = [(4, ["column hts: unknown HTS code 9999.99.99"]), (11, ["column claim: 'K R'"]),
+            (12, ["column quota: 'half'"]), (13, ["column content: 'tin=5'"]),
+            (14, ["column loaded: '2025-13-01'"])]
 
 
 @pytest.fixture
@@ -391,7 +392,7 @@ def test_batch_header_and_file_errors(cli, tmp_path):
     _one_error_line(cli("duty", "--batch", str(path), "--as-known-on", KNOWN), "header lacks column")
     unknown = tmp_path / "unknown-column.csv"
     unknown.write_text("hts,origin,date,colour\n8703.23.01,JP,2025-05-01,red\n", encoding="utf-8")
-    _one_error_line(cli("duty", "--batch", str(unknown), "--as-known-on", KNOWN), "unknown column colour")
+    _one_error_line(cli("duty", "--batch", str(unknown), "--as-known-on", KNOWN), "unknown column 'colour'")
     _one_error_line(cli("duty", "--batch", str(tmp_path / "missing.csv"), "--as-known-on", KNOWN),
                     "no such batch file")
     _one_error_line(cli("duty", "--batch", str(path), "--hts", "8703.23.01"), "leave out --hts")
@@ -606,7 +607,7 @@ def test_batch_asks_each_repeated_question_once_and_names_an_empty_column(mini_s
         "claim": "S", "quota": "over", "content": {}, "loaded": "2025-04-01"}
     # three questions; the one asked as known after its entry day is also answered as applied
     assert backend.duty_queries == 4
-    assert err == [f"tariffkg: error: {batch}:4: no value in column origin"]
+    assert err == [f"tariffkg: error: {batch}:4: column origin: no value"]
 
 
 def test_a_loading_day_after_the_entry_day_is_refused(cli):

@@ -247,7 +247,7 @@ def test_a_batch_refuses_early_dates_and_is_strict(cli, tmp_path):
                     "8703.23.01,CN,2025-05-01,2025-05-01\n")
     result = cli("duty", "--batch", str(path), "--format", "csv")
     assert result.exit_code == 2
-    assert f"{path}:2: column date 2024-06-01" in result.stderr and "2025-01-01" in result.stderr
+    assert f"{path}:2: column date: 2024-06-01" in result.stderr and "2025-01-01" in result.stderr
     rows = result.stdout.splitlines()
     assert len(rows) == 2 and ",no," in rows[1]  # the CN answer, incomplete
     path.write_text("hts,origin,date,as_known_on\n8703.23.01,CN,2025-05-01,2025-05-01\n")

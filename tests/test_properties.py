@@ -111,7 +111,7 @@ row = st.lists(cell, min_size=0, max_size=5)
 @given(header=st.sampled_from(["hts,origin,date", "hts,origin,date,as_known_on", "\ufeffhts,origin,date",
                                "origin,date", "", "hts;origin;date", "date,hts,origin"]),
        rows=st.lists(row, max_size=6), newline=st.sampled_from(["\n", "\r\n", "\r"]),
-       fmt=st.sampled_from(["jsonl", "csv"]), encoding=st.sampled_from(["utf-8", "utf-16", "latin-1"]))
+       fmt=st.sampled_from(["json", "csv", "text"]), encoding=st.sampled_from(["utf-8", "utf-16", "latin-1"]))
 def test_batch_cli_never_crashes(home, tmp_path_factory, header, rows, newline, fmt, encoding):
     path = tmp_path_factory.mktemp("batch") / "batch.csv"
     text = newline.join([header] + [",".join(r) for r in rows]) + newline
