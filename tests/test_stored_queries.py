@@ -752,7 +752,9 @@ def grid() -> list[Question]:
     questions += [Question(p, o, day, day, content=c) for p, o, day, c in contents]
     loads = cartesian(["95030000", "84713001"], ["JP", "CA"], [d("2025-04-05"), d("2025-04-09"), d("2025-05-15")],
                       [d("2025-04-01"), d("2025-04-07")])
-    questions += [Question(p, o, day, day, loaded=loaded) for p, o, day, loaded in loads]
+    # goods are loaded before they are entered (a later loading day is refused as bad input)
+    questions += [Question(p, o, day, day, loaded=loaded) for p, o, day, loaded in loads
+                  if loaded <= day]
     # The known axis: asked before an end, a ruling or a retroactive rate was known.
     known = cartesian(["95030000", "8703230110"], ["JP", "DE"], [d("2025-08-10"), d("2026-03-01")],
                       [d("2025-07-20"), d("2026-01-15"), d("2026-02-22")])
