@@ -355,9 +355,11 @@ class FastIndex:
                  for row in self.reach_rows])
         return found
 
-    def evidence(self, digits: str, bindings: dict, track: set | None = None) -> tuple:
+    def evidence(self, digits: str, bindings: dict, track: set | None = None,
+                 gaps: bool = True) -> tuple:
         """What kg.duty._evidence gives for the question, from the index: the product row, the rows
-        of duty_on_date and coverage_gaps, the descriptions of the nodes named, the data reach."""
+        of duty_on_date and coverage_gaps (none asked without gaps), the descriptions of the nodes
+        named, the data reach."""
         from kg.duty import NAMED_COLUMNS, unknown_code
 
         product = self.product(f"{ID}hts/{digits}")
@@ -367,7 +369,8 @@ class FastIndex:
         rows = evaluation.duty_rows()
         named = {str(term) for row in rows for key in NAMED_COLUMNS
                  if (term := row.get(key)) is not None}
-        return product, rows, evaluation.gap_rows(), self.describe(named), self.reach
+        gap_rows = evaluation.gap_rows() if gaps else []
+        return product, rows, gap_rows, self.describe(named), self.reach
 
     def nodes_to_describe(self) -> set[str]:
         """Every node a duty row may name: measures, rate periods, reasons' nodes, rules, courts."""
