@@ -421,14 +421,16 @@ def _by_suffix(backend, digits: str, bindings: dict, rows: list[dict], described
     for line, notation in _scoped_lines(backend).get(digits, []):
         if not _listed_on(_product(backend, line, on), on):
             continue  # not a line of the HTS on the day
-        theirs, their_described = _duty_rows(backend, line, {**bindings, "product": URIRef(hts_iri(line))})
+        asked_of_line = {**bindings, "product": URIRef(hts_iri(line))}
+        theirs, their_described = _duty_rows(backend, line, asked_of_line)
         applying = _applying(_group(theirs)[1])
         measures = [{"measure": m, "label": _label(their_described, m), "how": "scope"}
                     for m in applying - asked]
         measures += [{"measure": m, "label": _label(described, m), "how": "exclusion"}
                      for m in asked - applying]
         if measures:
-            found.append({"line": notation, "measures": sorted(measures, key=lambda m: m["measure"])})
+            measures.sort(key=lambda m: m["measure"])
+            found.append({"line": notation, "measures": measures})
     return found
 
 
