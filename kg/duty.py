@@ -395,7 +395,14 @@ SELECT DISTINCT ?line ?notation ?parent WHERE {
 
 def _scoped_lines(backend) -> dict[str, list[tuple[str, str]]]:
     """Per 8-digit line (digits), the (digits, notation) of its statistical lines that some
-    product scope or exclusion names on its own, on any day: one query per backend."""
+    product scope or exclusion names on its own, on any day: one query per backend (the fast
+    index of an embedded store holds them)."""
+    from kg.fast import fast_path
+
+    index = fast_path(backend)
+    if index is not None:
+        return index.scoped_lines
+
     def read() -> dict[str, list[tuple[str, str]]]:
         found: dict[str, set] = {}
         for row in backend.select(SCOPED_LINES, {}):

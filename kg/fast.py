@@ -267,6 +267,16 @@ class FastIndex:
                         found.setdefault(country, set()).add(name)
             for country, named in found.items():
                 self.rows_by_country[(measure, country)] = tuple(sorted(named))
+        # per 8-digit line, its 10-digit lines that some scope entry names (kg.duty._scoped_lines'
+        # query, read here so that a new process does not ask it)
+        scoped: dict[str, set] = {}
+        for code in self.entries_by_code:
+            line = _hts_digits(code)
+            if line is not None and len(line) == 10:
+                for parent in self.within.get(code, ()):
+                    if (digits := _hts_digits(parent)) is not None and len(digits) == 8:
+                        scoped.setdefault(digits, set()).add((line, _dotted(line)))
+        self.scoped_lines = {parent: sorted(lines) for parent, lines in scoped.items()}
         self._terms: dict = {}
         self._described: dict = {}
         self._columns: dict = {}
@@ -379,6 +389,20 @@ class FastIndex:
         for table in ("reasonBy", "excludableBy", "invalidatedBy"):
             nodes.update(v for values in t[table].values() for v in values)
         return {n for n in nodes if isinstance(n, str)}
+
+
+def _hts_digits(code: Value) -> str | None:
+    """The digits of an HTS code's IRI (minted from them), None for anything else."""
+    prefix = f"{ID}hts/"
+    if isinstance(code, str) and code.startswith(prefix) and code[len(prefix):].isdigit():
+        return code[len(prefix):]
+    return None
+
+
+def _dotted(digits: str) -> str:
+    from kg.inputs import dotted_hts
+
+    return dotted_hts(digits)
 
 
 class _Row:

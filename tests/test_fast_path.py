@@ -161,6 +161,12 @@ def test_the_statistical_suffixes_are_the_same_on_both_paths(fast_store):
     assert all(f["by_statistical_suffix"] for f in fast[:6])
 
 
+def test_the_index_holds_the_scoped_statistical_lines_the_query_gives(fast_store):
+    from kg.duty import _scoped_lines
+
+    assert fast_path(fast_store).scoped_lines == _scoped_lines(SparqlOnly(fast_store))
+
+
 def test_the_fast_path_is_used_on_the_embedded_store_only(fast_store):
     assert fast_path(SparqlOnly(fast_store)) is None
     assert fast_path(fast_store) is fast_path(fast_store)
