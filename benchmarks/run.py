@@ -67,6 +67,14 @@ SERIES_ORIGINS = ["JP", "CN", "CA", "MX", "DE", "FR", "GB", "KR", "IN", "VN", "B
                   "AU", "ZA"]
 COLD_COMMAND = ["duty", "--hts", "8703.23.01", "--origin", "JP", "--date", "2025-05-01"]
 
+# Measure this checkout's code, in this process and its children (benchmarks/batch_stream.py's
+# too), whatever the installed tariffkg points at: an installed copy with another kg/fast.py
+# would also rewrite the store's fast index under its own key, and the checkout's first answer
+# would pay for building it again.
+CHECKOUT = str(Path(__file__).resolve().parent.parent)
+sys.path.insert(0, CHECKOUT)
+os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [CHECKOUT, os.environ.get("PYTHONPATH")]))
+
 BUILD_CHILD = """
 import json, resource, sys, time
 from pathlib import Path

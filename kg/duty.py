@@ -287,35 +287,35 @@ def duty_answer(backend, hts: str, origin: str, on: date, as_known_on: date,
         raise HeadingGiven(digits, lines_under(backend, digits, on), on)
     both = compare_applied and as_known_on != on
     applied = _answer(backend, digits, iso, on, on, facts) if both else None
-    answer = _answer(backend, digits, iso, on, as_known_on, facts)  # the view asked, asked last
+    # the view asked, asked last; only it says how the duty differs by suffix (AsApplied has none)
+    answer = _answer(backend, digits, iso, on, as_known_on, facts, suffixes=True)
     if applied is not None:
         answer.as_applied = _as_applied(answer, applied)
     return answer
 
 
 def _answer(backend, digits: str, iso: str, on: date, as_known_on: date,
-            facts: EntryFacts) -> DutyAnswer:
-    """The answer in one time view (as known on as_known_on)."""
+            facts: EntryFacts, suffixes: bool = False) -> DutyAnswer:
+    """The answer in one time view (as known on as_known_on); with suffixes, also how the duty
+    differs on the statistical lines under an 8-digit line (by_statistical_suffix)."""
     bindings = question_bindings(digits, iso, on, as_known_on, facts)
     product, rows, gap_rows, described, reach = _evidence(backend, digits, bindings, on)
+    by_suffix = _by_suffix(backend, digits, bindings, rows, described) if suffixes else []
     return answer_from_evidence(digits, iso, on, as_known_on, facts, product, rows, gap_rows,
-                                described, reach, backend=backend)
+                                described, reach, backend=backend, by_suffix=by_suffix)
 
 
 def answer_from_evidence(digits: str, iso: str, on: date, as_known_on: date, facts: EntryFacts,
                          product: dict, rows: list[dict], gap_rows: list[dict], described: dict,
-                         reach: dict, backend=None) -> DutyAnswer:
+                         reach: dict, backend=None, by_suffix: list[dict] | None = None
+                         ) -> DutyAnswer:
     """The answer from what the graph says to the question (see _evidence).
 
-    backend, when given, is also asked what the evidence does not hold: the statistical lines
-    under an 8-digit line that a provision treats apart, and the nearest lines of a code that was
-    not in the HTS on the day. A series (kg.series) gives none: it answers per 8-digit line.
+    backend, when given, is also asked the nearest lines of a code that was not in the HTS on the
+    day; by_suffix (see _by_suffix) is how the duty differs on the statistical lines under an
+    8-digit line. A series (kg.series) gives neither: it answers per 8-digit line.
     """
-    bindings = question_bindings(digits, iso, on, as_known_on, facts)
-    suffixes = _suffix_rows(backend, digits, bindings) if backend is not None else []
-    provisions = {row["provision"] for row in suffixes if str(row["provision"]) not in described}
-    if provisions:
-        described = {**described, **_describe(backend, provisions)}
+    by_suffix = by_suffix or []
     base, measures = _group(rows)
     components, not_applied, missing, notes = _assemble(base, measures, described, facts)
     notes += _product_notes(backend, product, digits, on)
@@ -325,7 +325,6 @@ def answer_from_evidence(digits: str, iso: str, on: date, as_known_on: date, fac
     missing += [f"{g['missing']} ({_short(g['gap'])})" for g in gaps]
     known = round(sum(c.ad_valorem_percent or 0.0 for c in components), 6)
     complete = not missing
-    by_suffix = _by_suffix(suffixes, described)
     if by_suffix:
         notes.append(suffix_text(by_suffix, dotted_hts(digits)))
     specific = [f"{c.other_rate} ({c.authority})" for c in components
@@ -342,10 +341,11 @@ def answer_from_evidence(digits: str, iso: str, on: date, as_known_on: date, fac
 
 
 def suffix_text(by_suffix: list[dict], line: str) -> str:
-    """One sentence: which statistical suffixes of a line are treated apart, and by what."""
+    """One sentence: on which statistical suffixes of a line other measures apply, and which."""
     parts = []
     for entry in by_suffix:
-        names = [m["label"] + ("" if m["how"] == "scope" else " (excluded)") for m in entry["measures"]]
+        names = [m["label"] + ("" if m["how"] == "scope" else " (not applied)")
+                 for m in entry["measures"]]
         parts.append(f"{entry['line']}: {', '.join(names)}")
     return (f"the duty differs by statistical suffix under {line}: " + "; ".join(parts)
             + f"; this answer holds for the other lines under {line} (ask for the 10-digit line)")
@@ -383,45 +383,76 @@ def lines_under(backend, digits: str, on: date) -> list[dict]:
              "scoped": str(r.get("scoped", "false")).lower() == "true"} for r in rows]
 
 
-def _suffix_rows(backend, digits: str, bindings: dict) -> list[dict]:
-    """The 10-digit lines under an 8-digit line that a provision names on its own."""
-    from kg.queries import substitute_parameters
-
-    if len(digits) != 8:
-        return []
-    if digits not in _scoped_parents(backend):
-        return []  # no provision names a statistical line under this one, on any day
-    on = bindings["date"].toPython()
-    scoped = _cached(backend, ("scoped suffixes", digits, on), lambda: any(
-        line["scoped"] for line in lines_under(backend, digits, on) if len(line["hts"]) == 13))
-    if not scoped:
-        return []  # no provision names a statistical line under this one: nothing can differ
-    return backend.select(substitute_parameters(stored_query("statistical_lines").text, bindings), {})
-
-
 SCOPED_LINES = """PREFIX tkg: <https://w3id.org/tariff-kg/ontology#>
 PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
-SELECT DISTINCT ?notation WHERE { ?entry tkg:scopeCode ?line . ?line tkg:digits 10 ; skos:notation ?notation . }
-"""  # the 10-digit lines some product scope or exclusion names (named_by_a_scope), on any day
+SELECT DISTINCT ?line ?notation ?parent WHERE {
+  ?entry tkg:scopeCode ?line .
+  ?line tkg:digits 10 ; skos:notation ?notation ; tkg:within ?parent .
+  ?parent tkg:digits 8 .
+}"""  # the 10-digit lines some product scope or exclusion names (named_by_a_scope), on any day,
+# each with the 8-digit line it is under (line_under)
 
 
-def _scoped_parents(backend) -> frozenset[str]:
-    """The 8-digit lines with a statistical line that some provision names on its own (one query
-    per backend: a batch need not ask lines_under for every other line and day)."""
-    return _cached(backend, "scoped parents", lambda: frozenset(
-        str(row["notation"]).replace(".", "")[:8] for row in backend.select(SCOPED_LINES, {})))
+def _scoped_lines(backend) -> dict[str, list[tuple[str, str]]]:
+    """Per 8-digit line (digits), the (digits, notation) of its statistical lines that some
+    product scope or exclusion names on its own, on any day: one query per backend (the fast
+    index of an embedded store holds them)."""
+    from kg.fast import fast_path
+
+    index = fast_path(backend)
+    if index is not None:
+        return index.scoped_lines
+
+    def read() -> dict[str, list[tuple[str, str]]]:
+        found: dict[str, set] = {}
+        for row in backend.select(SCOPED_LINES, {}):
+            parent, line = _code(row["parent"]), _code(row["line"])
+            found.setdefault(parent, set()).add((line, str(row["notation"])))
+        return {parent: sorted(lines) for parent, lines in found.items()}
+
+    return _cached(backend, "scoped lines", read)
 
 
-def _by_suffix(rows: list[dict], described: dict) -> list[dict]:
-    """The statistical lines that differ, each with the provisions that name it."""
-    lines: dict[str, dict] = {}
-    for row in rows:
-        entry = lines.setdefault(str(row["notation"]), {"line": str(row["notation"]), "measures": []})
-        item = {"measure": str(row["provision"]), "label": _label(described, str(row["provision"])),
-                "how": str(row["how"])}
-        if item not in entry["measures"]:
-            entry["measures"].append(item)
-    return list(lines.values())
+def _by_suffix(backend, digits: str, bindings: dict, rows: list[dict], described: dict
+               ) -> list[dict]:
+    """The statistical lines under an 8-digit line on which other measures apply: the same
+    question asked of each line a product scope or exclusion names on its own, by the same
+    machinery (the fast path, or duty_on_date), and the measures that apply compared. A measure
+    applying to the statistical line only reaches it by a scope ("scope"); one applying to the
+    8-digit line only spares it ("exclusion"). [] for any other line."""
+    if len(digits) != 8:
+        return []
+    on = bindings["date"].toPython()
+    asked = _applying(_group(rows)[1])
+    found: list[dict] = []
+    for line, notation in _scoped_lines(backend).get(digits, []):
+        if not _listed_on(_product(backend, line, on), on):
+            continue  # not a line of the HTS on the day
+        asked_of_line = {**bindings, "product": URIRef(hts_iri(line))}
+        theirs, their_described = _duty_rows(backend, line, asked_of_line)
+        applying = _applying(_group(theirs)[1])
+        measures = [{"measure": m, "label": _label(their_described, m), "how": "scope"}
+                    for m in applying - asked]
+        measures += [{"measure": m, "label": _label(described, m), "how": "exclusion"}
+                     for m in asked - applying]
+        if measures:
+            measures.sort(key=lambda m: m["measure"])
+            found.append({"line": notation, "measures": measures})
+    return found
+
+
+def _applying(measures: dict[str, dict]) -> set[str]:
+    """The measures that apply (no reason stops them; one sparing a content applies to the rest)."""
+    return {key for key, entry in measures.items() if not _blocking(entry)}
+
+
+def _blocking(entry: dict) -> list[tuple]:
+    """A measure's reasons that stop it (all but sparing a metal content)."""
+    return [r for r in entry["reasons"] if r[0] != TKG.ContentSpared]
+
+
+def _code(term) -> str:
+    return str(term).rsplit("/", 1)[-1]
 
 
 def _evidence(backend, digits: str, bindings: dict, on: date) -> tuple:
@@ -435,11 +466,25 @@ def _evidence(backend, digits: str, bindings: dict, on: date) -> tuple:
     if index is not None and index.product(hts_iri(digits)) is not None:
         return index.evidence(digits, bindings)
     product = _product(backend, digits, on)  # an unknown code fails here, naming the nearest lines
-    rows = backend.select(substitute_parameters(stored_query("duty_on_date").text, bindings), {})
+    rows, described = _duty_rows(backend, digits, bindings)
     gap_rows = backend.select(substitute_parameters(stored_query("coverage_gaps").text, {
         name: bindings[name] for name in ("product", "origin", "date", "asKnownOn")}), {})
+    return product, rows, gap_rows, described, _reach(backend)
+
+
+def _duty_rows(backend, digits: str, bindings: dict) -> tuple[list[dict], dict]:
+    """duty_on_date's rows for a line known to the HTS and the descriptions of the nodes they
+    name: from the fast path on the embedded store, else from the stored queries."""
+    from kg.fast import fast_path
+    from kg.queries import substitute_parameters
+
+    index = fast_path(backend)
+    if index is not None and index.product(hts_iri(digits)) is not None:
+        _, rows, _, described, _ = index.evidence(digits, bindings, gaps=False)
+        return rows, described
+    rows = backend.select(substitute_parameters(stored_query("duty_on_date").text, bindings), {})
     named = {term for row in rows for key in NAMED_COLUMNS if (term := row.get(key)) is not None}
-    return product, rows, gap_rows, _describe(backend, named), _reach(backend)
+    return rows, _describe(backend, named)
 
 
 def unknown_code(digits: str, near: list[str] | None = None, on: date | None = None) -> InputError:
@@ -450,8 +495,14 @@ def unknown_code(digits: str, near: list[str] | None = None, on: date | None = N
 
 
 def _product(backend, digits: str, on: date) -> dict[str, Identifier]:
+    """The stored query product's row of a line (its validity); an unknown code fails."""
+    from kg.fast import fast_path
     from kg.queries import substitute_parameters
 
+    index = fast_path(backend)
+    found = index.product(hts_iri(digits)) if index is not None else None
+    if found is not None:
+        return found
     rows = _cached(backend, ("product", digits), lambda: backend.select(substitute_parameters(
         stored_query("product").text, {"product": URIRef(hts_iri(digits))}), {}))
     if not rows:
@@ -532,7 +583,7 @@ def _assemble(base: dict | None, measures: dict[str, dict], described: dict, fac
     not_applied = []
     parts: list[Component] = []
     for key, entry in measures.items():
-        blocking = [r for r in entry["reasons"] if r[0] != TKG.ContentSpared]
+        blocking = _blocking(entry)
         if blocking:
             not_applied.append(NotApplied(key, _label(described, key), _short(entry["row"].get("authority")),
                                           _reasons(blocking, described)))
@@ -679,9 +730,14 @@ def _fact_notes(measures: dict[str, dict], facts: EntryFacts) -> list[str]:
     return notes
 
 
-def _product_notes(backend, product: dict, digits: str, on: date) -> list[str]:
+def _listed_on(product: dict, on: date) -> bool:
+    """The schedule lists the line on the day (the stored query product's validity columns)."""
     start, end = product.get("validFrom"), product.get("validUntil")
-    if (start and on < start.toPython()) or (end and on >= end.toPython()):
+    return not ((start and on < start.toPython()) or (end and on >= end.toPython()))
+
+
+def _product_notes(backend, product: dict, digits: str, on: date) -> list[str]:
+    if not _listed_on(product, on):
         near = nearest_lines(backend, digits, on) if backend is not None else []
         return [f"{dotted_hts(digits)} was not a line of the HTS on {on}"
                 + (f" (the nearest lines that were: {', '.join(near)})" if near else "")]

@@ -267,6 +267,16 @@ class FastIndex:
                         found.setdefault(country, set()).add(name)
             for country, named in found.items():
                 self.rows_by_country[(measure, country)] = tuple(sorted(named))
+        # per 8-digit line, its 10-digit lines that some scope entry names (kg.duty._scoped_lines'
+        # query, read here so that a new process does not ask it)
+        scoped: dict[str, set] = {}
+        for code in self.entries_by_code:
+            line = _hts_digits(code)
+            if line is not None and len(line) == 10:
+                for parent in self.within.get(code, ()):
+                    if (digits := _hts_digits(parent)) is not None and len(digits) == 8:
+                        scoped.setdefault(digits, set()).add((line, _dotted(line)))
+        self.scoped_lines = {parent: sorted(lines) for parent, lines in scoped.items()}
         self._terms: dict = {}
         self._described: dict = {}
         self._columns: dict = {}
@@ -355,9 +365,11 @@ class FastIndex:
                  for row in self.reach_rows])
         return found
 
-    def evidence(self, digits: str, bindings: dict, track: set | None = None) -> tuple:
+    def evidence(self, digits: str, bindings: dict, track: set | None = None,
+                 gaps: bool = True) -> tuple:
         """What kg.duty._evidence gives for the question, from the index: the product row, the rows
-        of duty_on_date and coverage_gaps, the descriptions of the nodes named, the data reach."""
+        of duty_on_date and coverage_gaps (none asked without gaps), the descriptions of the nodes
+        named, the data reach."""
         from kg.duty import NAMED_COLUMNS, unknown_code
 
         product = self.product(f"{ID}hts/{digits}")
@@ -367,7 +379,8 @@ class FastIndex:
         rows = evaluation.duty_rows()
         named = {str(term) for row in rows for key in NAMED_COLUMNS
                  if (term := row.get(key)) is not None}
-        return product, rows, evaluation.gap_rows(), self.describe(named), self.reach
+        gap_rows = evaluation.gap_rows() if gaps else []
+        return product, rows, gap_rows, self.describe(named), self.reach
 
     def nodes_to_describe(self) -> set[str]:
         """Every node a duty row may name: measures, rate periods, reasons' nodes, rules, courts."""
@@ -376,6 +389,20 @@ class FastIndex:
         for table in ("reasonBy", "excludableBy", "invalidatedBy"):
             nodes.update(v for values in t[table].values() for v in values)
         return {n for n in nodes if isinstance(n, str)}
+
+
+def _hts_digits(code: Value) -> str | None:
+    """The digits of an HTS code's IRI (minted from them), None for anything else."""
+    prefix = f"{ID}hts/"
+    if isinstance(code, str) and code.startswith(prefix) and code[len(prefix):].isdigit():
+        return code[len(prefix):]
+    return None
+
+
+def _dotted(digits: str) -> str:
+    from kg.inputs import dotted_hts
+
+    return dotted_hts(digits)
 
 
 class _Row:

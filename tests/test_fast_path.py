@@ -135,6 +135,38 @@ def test_the_fast_path_gives_the_stored_query_answers_on_a_random_grid(fast_stor
     assert applied > len(questions) // 4, "the grid should mostly ask about goods with measures"
 
 
+def test_the_statistical_suffixes_are_the_same_on_both_paths(fast_store):
+    """by_statistical_suffix asks each statistical line a scope or exclusion names the question
+    again: the fast path and the stored queries list the same lines and measures, both where the
+    duty differs by suffix and where it does not."""
+    from kg.duty import _scoped_lines
+
+    parents = sorted(p for p, lines in _scoped_lines(fast_store).items() if len(lines) <= 4)
+    rng = random.Random(15)
+    differ: list[tuple] = [("94016140", "JP", date(2025, 11, 1), TODAY, EntryFacts())]
+    same: list[tuple] = []
+    for _ in range(2000):
+        if len(differ) >= 6 and len(same) >= 2:
+            break
+        on = FIRST + timedelta(days=rng.randint(0, (LAST - FIRST).days))
+        question = (rng.choice(parents), rng.choice(["JP", "CN", "GB", "MX", "CA", "DE", "AR"]),
+                    on, rng.choice([on, TODAY]), EntryFacts())
+        found = duty_answer(fast_store, *question).by_statistical_suffix
+        (differ if found else same).append(question)
+    questions = differ[:6] + same[:2]
+    fast = [answer_or_error(fast_store, q) for q in questions]
+    stored = _sparql_answers(str(fast_store.path), questions)
+    for question, f, s in zip(questions, fast, stored):
+        assert f == s, question
+    assert all(f["by_statistical_suffix"] for f in fast[:6])
+
+
+def test_the_index_holds_the_scoped_statistical_lines_the_query_gives(fast_store):
+    from kg.duty import _scoped_lines
+
+    assert fast_path(fast_store).scoped_lines == _scoped_lines(SparqlOnly(fast_store))
+
+
 def test_the_fast_path_is_used_on_the_embedded_store_only(fast_store):
     assert fast_path(SparqlOnly(fast_store)) is None
     assert fast_path(fast_store) is fast_path(fast_store)

@@ -181,13 +181,19 @@ def test_no_inclusive_measure_leaves_its_heading_to_chance(shipped_store):
 # --- Lines at 10 digits; a heading lists its lines; unknown codes name the nearest ---------------
 
 def test_the_duty_differs_by_statistical_suffix(cli):
-    # Proclamation 10976: upholstered wooden furniture of Japan, 9401.61.40.11 and .31 only.
+    # Proclamation 10976: upholstered wooden furniture of Japan, 9401.61.40.11 and .31 only; on
+    # them the Section 232 rate applies and, by the wood products' stacking rule, Japan's
+    # reciprocal rate (which applies to the other lines of 9401.61.40) does not.
     answer = json.loads(ask(cli, "9401.61.40", "JP", "2025-11-01", "2025-11-01",
                             "--format", "json").stdout)
     lines = [s["line"] for s in answer["by_statistical_suffix"]]
     assert lines == ["9401.61.40.11", "9401.61.40.31"]
-    assert all(m["measure"].endswith("s232-wood-products-jp-2025-10-14")
-               for s in answer["by_statistical_suffix"] for m in s["measures"])
+    for suffix in answer["by_statistical_suffix"]:
+        how = {m["measure"].rsplit("/", 1)[-1]: m["how"] for m in suffix["measures"]}
+        assert how == {"s232-wood-products-jp-2025-10-14": "scope",
+                       "ieepa-reciprocal-jp-inclusive-2025-08-07": "exclusion"}
+    applied = {c["measure"] for c in answer["components"]}
+    assert any(m.endswith("ieepa-reciprocal-jp-inclusive-2025-08-07") for m in applied)
     text = ask(cli, "9401.61.40", "JP", "2025-11-01", "2025-11-01").stdout
     assert "By statistical suffix: the duty differs for 9401.61.40.11, 9401.61.40.31" in text
     line = json.loads(ask(cli, "9401.61.40.11", "JP", "2025-11-01", "2025-11-01",
@@ -195,6 +201,8 @@ def test_the_duty_differs_by_statistical_suffix(cli):
     assert line["by_statistical_suffix"] == []
     assert any(c["measure"].endswith("s232-wood-products-jp-2025-10-14")
                for c in line["components"])
+    assert any(n["measure"].endswith("ieepa-reciprocal-jp-inclusive-2025-08-07")
+               for n in line["not_applied"])
 
 
 def test_a_heading_lists_its_lines(cli):

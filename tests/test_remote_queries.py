@@ -57,8 +57,8 @@ PARAMETERS_OF = {
     "lines_under": {"code": "8703", "date": "2025-05-01"},
     "origin_gaps": {"origin": "HR", "date": "2025-06-01", "asKnownOn": "2025-06-01"},
 }
-# No provision of the fixture names a statistical line on its own; no gap reaches a Japanese car.
-NO_ROWS_ON_THE_FIXTURE = {"coverage_gaps", "statistical_lines"}
+# No gap reaches a Japanese car.
+NO_ROWS_ON_THE_FIXTURE = {"coverage_gaps"}
 
 
 def _text(name: str) -> str:

@@ -422,9 +422,8 @@ GOLDEN: dict[str, list[dict]] = {
          "rows": [{"notation": "8703.23.01.10", "broader": "hts/87032301"}]},
         {"params": {"product": "9999.99.99"}, "rows": []},
     ],
-    # The queries behind the broker's answers (issue 13): the lines of a heading, the statistical
-    # lines a measure names on its own, the acts behind measures, an origin's coverage gaps and
-    # the days a timeline asks.
+    # The queries behind the broker's answers (issue 13): the lines of a heading, the acts behind
+    # measures, an origin's coverage gaps and the days a timeline asks.
     "lines_under": [
         # 8703 on 2025-05-01: its 8-digit line and that line's statistical line; no scope names
         # either itself (the autos measure names the heading).
@@ -436,11 +435,6 @@ GOLDEN: dict[str, list[dict]] = {
         {"params": {"code": "9503", "date": "2025-05-01"},
          "rows": [{"line": "hts/95030000", "notation": "9503.00.00", "digits": "8",
                    "scoped": "false"}]},
-    ],
-    "statistical_lines": [
-        # No provision of the fixture names a statistical line on its own: the duty on 8703.23.01
-        # holds for 8703.23.01.10 (the shipped graph's case, 9401.61.40.11, is in test_honest_answers).
-        {"params": q("8703.23.01", "JP", "2025-05-01", "2025-05-01"), "rows": []},
     ],
     "acts_of": [
         {"params": {"node": " ".join(ID + m for m in ["measure/autos", "measure/jp15",
