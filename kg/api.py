@@ -122,12 +122,16 @@ def duty_timeline(backend, hts: str, origin: str, start: date | str = "2025-01-0
 
 
 def duty_diff(backend, origin: str, first: date | str, second: date | str,
-         as_known_on: date | str | None = None, hts: str | None = None) -> Diff:
-    """What changed for goods of origin between two entry days (for one product if hts given)."""
+         as_known_on: date | str | None = None, hts: str | None = None, **facts) -> Diff:
+    """What changed for goods of origin between two entry days (for one product if hts given).
+
+    facts: claim, quota, content, loaded, as for answer(); only with hts (both days' answers use
+    them).
+    """
     from kg.timeline import diff as diff_days
 
     return diff_days(backend, origin, _day(first, "first"), _day(second, "second"),
-                     _known(as_known_on), hts)
+                     _known(as_known_on), hts, entry_facts(**facts) if facts else None)
 
 
 def _day(value: date | str | None, what: str) -> date:

@@ -119,6 +119,23 @@ class Seconds(click.ParamType):
 
 SECONDS = Seconds()
 
+
+def entry_fact_options(command):
+    """The options of an entry's facts (--claim, --quota, --content, --loaded), as duty takes them."""
+    options = [
+        click.option("--claim", help="Preference program claimed, by its special program indicator "
+                                     "(KR, S, JP, AU, ...; default: none, the general rate)."),
+        click.option("--quota", help="in or over a tariff-rate quota (default: over)."),
+        click.option("--content", help="Share of the customs value by metal, in percent, for "
+                                       "duties on metal content: steel=40,aluminum=10,copper=25 "
+                                       "(default: not given)."),
+        click.option("--loaded", help="Day the goods were loaded for shipment, YYYY-MM-DD, for "
+                                      "in-transit exceptions (default: not in transit)."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
 # ontology, timeline, product lists, HTS (kg.build.graph_quads; a build has no user files), each
 # stored rule (kg.derive), the on-disk store (kg.build.write_store)
 BUILD_FIXED_STEPS = 5
@@ -242,13 +259,7 @@ _data = click.option("--data", "data_files", multiple=True, type=click.Path(path
 @click.option("--date", "on", help="Date of entry for consumption, YYYY-MM-DD.")
 @click.option("--as-known-on", help="Answer with the law as known on this day (default: today); "
                                     "the answer as applied at entry is shown beside it.")
-@click.option("--claim", help="Preference program claimed, by its special program indicator "
-                              "(KR, S, JP, AU, ...; default: none, the general rate).")
-@click.option("--quota", help="in or over a tariff-rate quota (default: over).")
-@click.option("--content", help="Share of the customs value by metal, in percent, for duties on "
-                                "metal content: steel=40,aluminum=10,copper=25 (default: not given).")
-@click.option("--loaded", help="Day the goods were loaded for shipment, YYYY-MM-DD, for in-transit "
-                               "exceptions (default: not in transit).")
+@entry_fact_options
 @click.option("--batch", type=click.Path(path_type=Path),
               help="CSV with columns hts,origin,date[,as_known_on,claim,quota,content,loaded]: "
                    "one answer per row.")
@@ -506,6 +517,7 @@ def export_command(fmt: str, out: Path | None, want_manifest: bool) -> None:
 @click.option("--as-known-on", default=None,
               help="Answer every day as known on this day (default: each day as the law was known "
                    "that day, i.e. as applied).")
+@entry_fact_options
 @click.option("--chart", type=click.Path(dir_okay=False, path_type=Path),
               help="Also draw the steps to FILE.svg or FILE.png, numbered and keyed by their acts, "
                    "with negotiations and court rulings marked.")
@@ -515,14 +527,14 @@ def export_command(fmt: str, out: Path | None, want_manifest: bool) -> None:
 @_data
 @endpoint_option
 @store_option
-def timeline(hts, origin, start, end, as_known_on, chart, fmt, strict, data_files, endpoint, timeout,
-             store_root) -> None:
+def timeline(hts, origin, start, end, as_known_on, claim, quota, content, loaded, chart, fmt, strict,
+             data_files, endpoint, timeout, store_root) -> None:
     """The duty on a product from an origin as a step function over time, each change explained."""
     import json
     from datetime import date
 
     from kg import timeline as timeline_module
-    from kg.duty import HeadingGiven, check_entry_date
+    from kg.duty import HeadingGiven, check_entry_date, parse_entry_facts
     from kg.inputs import country_code, hts_digits, parse_date, parse_known_on
 
     first = parse_date(start, "--from")
@@ -531,9 +543,10 @@ def timeline(hts, origin, start, end, as_known_on, chart, fmt, strict, data_file
     known = parse_known_on(as_known_on) if as_known_on is not None else None
     hts_digits(hts, "--hts")
     country_code(origin)
+    facts = parse_entry_facts(claim, quota, content, loaded)
     backend = open_answer_backend(endpoint, store_root, timeout, data_files)
     try:
-        result = timeline_module.duty_steps(backend, hts, origin, first, last, known)
+        result = timeline_module.duty_steps(backend, hts, origin, first, last, known, facts)
     except HeadingGiven as heading:
         click.echo(render_lines(heading, fmt))
         return
@@ -557,30 +570,40 @@ def timeline(hts, origin, start, end, as_known_on, chart, fmt, strict, data_file
 @click.option("--origin", default="JP", show_default=True, help="Country of origin.")
 @click.option("--hts", default=None, help="Compare the duty on this product instead of all measures.")
 @click.option("--as-known-on", default=None, help="Law as known on this day (default: today).")
+@entry_fact_options
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True)
 @_strict
 @_data
 @endpoint_option
 @store_option
-def diff(first, second, origin, hts, as_known_on, fmt, strict, data_files, endpoint, timeout,
-         store_root) -> None:
-    """Measures that started, ended, changed rate or were suspended between two days."""
+def diff(first, second, origin, hts, as_known_on, claim, quota, content, loaded, fmt, strict,
+         data_files, endpoint, timeout, store_root) -> None:
+    """Measures that started, ended, changed rate or were suspended between two days; with --hts
+    the parts of the duty on that product, both days answered with the entry's facts."""
     import json
 
     from kg import timeline as timeline_module
-    from kg.duty import check_entry_date
+    from kg.duty import check_entry_date, parse_entry_facts
+    from kg.errors import InputError
     from kg.inputs import country_code, hts_digits, parse_date, parse_known_on
 
+    given = [name for name, value in (("--claim", claim), ("--quota", quota),
+                                      ("--content", content), ("--loaded", loaded)) if value]
+    if given and not hts:
+        raise InputError(f"{', '.join(given)}: facts of one product's entry; give --hts with them "
+                         "(the measures in force are the origin's, for any goods)")
     d1, d2 = parse_date(first, "--from"), parse_date(second, "--to")
     check_entry_date(d1, "--from")
     check_entry_date(d2, "--to")
     known = parse_known_on(as_known_on)
     country_code(origin)
+    facts = None
     if hts:
         hts_digits(hts, "--hts")
+        facts = parse_entry_facts(claim, quota, content, loaded)
     backend = open_answer_backend(endpoint, store_root, timeout, data_files)
-    result = timeline_module.diff(backend, origin, d1, d2, known, hts)
+    result = timeline_module.diff(backend, origin, d1, d2, known, hts, facts)
     if fmt == "json":
         click.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
     else:

@@ -67,6 +67,15 @@ class EntryFacts:
                 "loaded": self.loaded.isoformat() if self.loaded else None}
 
 
+def facts_words(facts: dict) -> str:
+    """The entry facts of the JSON contract (EntryFacts.to_dict) in words, defaults included."""
+    content = ",".join(f"{k}={v:g}" for k, v in facts["content"].items())
+    return ", ".join([f"claim {facts['claim']}" if facts["claim"] else "no preference claimed",
+                      f"{facts['quota']} quota",
+                      f"content {content}" if content else "metal content not given",
+                      f"loaded {facts['loaded']}" if facts["loaded"] else "not in transit"])
+
+
 @dataclass
 class Source:
     """A citation of a part of the answer: the instrument's identifier and its URL."""

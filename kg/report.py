@@ -6,7 +6,7 @@ import csv
 import io
 import json
 
-from kg.duty import DutyAnswer, Source, reason_text
+from kg.duty import DutyAnswer, Source, facts_words, reason_text
 
 
 def render(answer: DutyAnswer, fmt: str, width: int | None = None) -> str:
@@ -115,14 +115,8 @@ def text_report(answer: DutyAnswer, width: int | None = None) -> str:
 
 def header_lines(answer: DutyAnswer) -> list[str]:
     """The question, its coverage, where it passes the data, suffixes, and both time views."""
-    facts = answer.entry_facts
-    content = ",".join(f"{k}={v:g}" for k, v in facts["content"].items())
-    given = [f"claim {facts['claim']}" if facts["claim"] else "no preference claimed",
-             f"{facts['quota']} quota",
-             f"content {content}" if content else "metal content not given",
-             f"loaded {facts['loaded']}" if facts["loaded"] else "not in transit"]
     lines = [f"Duty on {answer.hts} from {answer.origin} entered {answer.date} "
-             f"(law as known on {answer.as_known_on}; {', '.join(given)})"]
+             f"(law as known on {answer.as_known_on}; {facts_words(answer.entry_facts)})"]
     if answer.coverage.complete:
         lines.append("Coverage: complete: every part of the law the graph holds for this question "
                      "is in the total")

@@ -23,6 +23,7 @@ from kg.duty import (
     HeadingGiven,
     check_entry_date,
     duty_answer,
+    facts_words,
     lines_under,
 )
 from kg.errors import InputError
@@ -92,6 +93,7 @@ class Timeline:
     as_known_on: date | None  # None: each day as the law was known on that day (as applied)
     steps: list[Step]
     user_data: list[str] = field(default_factory=list)  # the user's files in the graph asked
+    entry_facts: dict = field(default_factory=lambda: EntryFacts().to_dict())  # as the duty answer
 
     @property
     def complete(self) -> bool:
@@ -120,6 +122,7 @@ class Timeline:
             "hts": self.hts, "origin": self.origin, "from": self.start.isoformat(),
             "to": self.end.isoformat(),
             "as_known_on": self.as_known_on.isoformat() if self.as_known_on else "as applied",
+            "entry_facts": self.entry_facts,
             "coverage": {"complete": self.complete, "missing": self.missing,
                          "beyond_reach": self.beyond_reach},
             "user_data": self.user_data,
@@ -164,7 +167,7 @@ def duty_steps(backend, hts: str, origin: str, start: date, end: date,
         steps.append(Step(day, end + timedelta(days=1), answer))
     label_changes(backend, steps)
     return Timeline(steps[0].answer.hts, iso, start, end, as_known_on, steps,
-                    list(getattr(backend, "user_files", [])))
+                    list(getattr(backend, "user_files", [])), steps[0].answer.entry_facts)
 
 
 def candidate_days(backend, digits: str, iso: str, start: date, end: date,
@@ -301,7 +304,7 @@ def render_steps(timeline: Timeline, width: int | None = None) -> str:
     view = (f"as known on {timeline.as_known_on}" if timeline.as_known_on
             else "as applied (each day as the law was known that day)")
     lines = [f"Duty on {timeline.hts} from {timeline.origin}, entered {timeline.start} to "
-             f"{timeline.end}, {view}"]
+             f"{timeline.end}, {view}; {facts_words(timeline.entry_facts)}"]
     lines.append("Coverage: complete" if timeline.complete
                  else "Coverage: INCOMPLETE: " + "; ".join(timeline.missing))
     lines += [f"Past the data: {note}" for note in timeline.beyond_reach]
@@ -492,6 +495,7 @@ class Diff:
     rows: list[tuple[str, str, str]]
     missing: list[str]  # what the graph lacks on either day (gaps, incomplete answers)
     user_data: list[str] = field(default_factory=list)  # the user's files in the graph asked
+    entry_facts: dict | None = None  # the facts both answers used (a product's diff only)
 
     @property
     def complete(self) -> bool:
@@ -503,6 +507,7 @@ class Diff:
         return {"origin": self.origin, "from": self.first.isoformat(),
                 "to": self.second.isoformat(),
                 "as_known_on": self.as_known_on.isoformat(), "hts": self.hts,
+                "entry_facts": self.entry_facts,
                 "coverage": {"complete": self.complete, "missing": self.missing},
                 "user_data": self.user_data,
                 "changes": [{"change": c, "measure": m, "detail": d} for c, m, d in self.rows]}
@@ -514,18 +519,23 @@ def diff(backend, origin: str, first: date, second: date, as_known_on: date,
 
     Without hts: the measures in force for the origin (started, ended, changed rate, suspended or
     resumed), and the coverage gaps in force for it on either day. With hts: the parts of the duty
-    on that product, and the coverage of both answers.
+    on that product, both days answered with the entry facts (default: none given), and the
+    coverage of both answers. Facts without hts are refused: the measures in force are the
+    origin's, for any goods.
     """
     iso = country_code(origin)
     check_entry_date(first, "--from")
     check_entry_date(second, "--to")
+    if facts is not None and not hts:
+        raise InputError("--claim, --quota, --content and --loaded are facts of one product's "
+                         "entry: give --hts with them")
     if hts:
         a = duty_answer(backend, hts, iso, first, as_known_on, facts, compare_applied=False)
         b = duty_answer(backend, hts, iso, second, as_known_on, facts, compare_applied=False)
         lacking = a.coverage.missing + [m for m in b.coverage.missing
                                         if m not in a.coverage.missing]
         return Diff(iso, first, second, as_known_on, a.hts, _diff_components(a, b), lacking,
-                    a.user_data)
+                    a.user_data, a.entry_facts)
     before = in_force(backend, iso, first, as_known_on)
     after = in_force(backend, iso, second, as_known_on)
     rows = _diff_measures(before, after)
@@ -629,8 +639,9 @@ def render_diff(result: Diff, width: int | None = None) -> str:
     from kg.tables import text_table
 
     what = f"the duty on {result.hts}" if result.hts else "the measures in force"
+    facts = f"; {facts_words(result.entry_facts)}" if result.entry_facts else ""
     lines = [f"Changes in {what} for goods of {result.origin} entered {result.first} vs "
-             f"{result.second} (law as known on {result.as_known_on})"]
+             f"{result.second} (law as known on {result.as_known_on}{facts})"]
     lines.append("Coverage: complete" if result.complete
                  else "Coverage: INCOMPLETE: " + "; ".join(result.missing))
     if result.user_data:

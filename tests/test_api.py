@@ -65,3 +65,9 @@ def test_duty_timeline_and_diff(store):
         ("2025-03-01", 2.5), ("2025-04-03", 27.5), ("2025-09-16", 15.0)]
     change = kg.duty_diff(store, "JP", "2025-03-01", "2025-10-01", "2026-12-01", hts="8703.23.01")
     assert change.rows[-1] == ("total", "", "2.5% -> 15%")
+    claimed = kg.duty_diff(store, "KR", "2025-03-01", "2025-06-01", "2026-12-01",
+                           hts="8703.23.01", claim="KR")
+    assert claimed.rows[-1] == ("total", "", "0% -> 25%")  # KORUS: MFN free (2025 HTS, 8703.23.01)
+    assert claimed.to_dict()["entry_facts"]["claim"] == "KR"
+    with pytest.raises(kg.InputError, match="give --hts"):
+        kg.duty_diff(store, "KR", "2025-03-01", "2025-06-01", "2026-12-01", claim="KR")

@@ -19,6 +19,7 @@ from kg.cli import main
 from kg.errors import InputError
 
 KNOWN = "2026-12-01"
+DEFAULT_FACTS = {"claim": None, "quota": "over", "content": {}, "loaded": None}
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +75,8 @@ def test_timeline_text_and_json(cli):
     assert result.exit_code == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0] == ("Duty on 8703.23.01 from JP, entered 2025-03-01 to 2025-12-31, "
-                        "as known on 2026-12-01")
+                        "as known on 2026-12-01; no preference claimed, over quota, metal content "
+                        "not given, not in transit")
     assert lines[1] == "Coverage: complete"
     assert "Proclamation 10908" in result.stdout
     data = json.loads(cli("timeline", "--hts", "8703.23.01", "--origin", "JP", "--from",
@@ -83,6 +85,21 @@ def test_timeline_text_and_json(cli):
     assert data["coverage"]["complete"] is True and data["as_known_on"] == KNOWN
     assert [s["total_ad_valorem_percent"] for s in data["steps"]] == [2.5, 27.5, 15.0]
     assert data["steps"][1]["changes"][0]["kind"] == "started"
+    assert data["entry_facts"] == DEFAULT_FACTS
+
+
+def test_timeline_takes_and_echoes_the_entry_facts(cli):
+    # 2025 HTS Basic, 8703.23.01: general 2.5%, special "Free (... KR ...)" (KORUS); Section 232
+    # autos 25% from 2025-04-03 (Proclamation 10908) whatever the claim.
+    args = ("timeline", "--hts", "8703.23.01", "--origin", "KR", "--from", "2025-03-01",
+            "--to", "2025-06-30", "--as-known-on", KNOWN, "--claim", "kr", "--content", "steel=40")
+    data = json.loads(cli(*args, "--format", "json").stdout)
+    assert data["entry_facts"] == {**DEFAULT_FACTS, "claim": "KR", "content": {"steel": 40.0}}
+    assert [s["total_ad_valorem_percent"] for s in data["steps"]] == [0.0, 25.0]
+    text = cli(*args).stdout.splitlines()[0]
+    assert text.endswith("; claim KR, over quota, content steel=40, not in transit")
+    bad = cli(*args, "--quota", "under")
+    assert bad.exit_code == 2 and "--quota" in bad.stderr
 
 
 def test_timeline_says_when_it_is_incomplete(cli):
@@ -175,6 +192,54 @@ def test_diff_of_one_product(cli):
                           "--to", "2025-10-01", "--as-known-on", KNOWN, "--format", "json").stdout)
     assert data["coverage"]["complete"] is True
     assert data["changes"][-1] == {"change": "total", "measure": "", "detail": "2.5% -> 15%"}
+
+
+def diff_json(cli, *args: str) -> dict:
+    result = cli("diff", *args, "--as-known-on", KNOWN, "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_diff_of_one_product_with_a_claim(cli):
+    # 2025 HTS Basic, 8703.23.01: general 2.5%, special "Free (... KR ...)" (KORUS): claimed, the
+    # MFN part is free on both days; Section 232 autos 25% from 2025-04-03 (Proclamation 10908).
+    question = ("--origin", "KR", "--hts", "8703.23.01", "--from", "2025-03-01", "--to",
+                "2025-06-01")
+    claimed = diff_json(cli, *question, "--claim", "KR")
+    assert claimed["entry_facts"] == {**DEFAULT_FACTS, "claim": "KR"}
+    assert claimed["changes"][-1]["detail"] == "0% -> 25%"
+    general = diff_json(cli, *question)
+    assert general["entry_facts"] == DEFAULT_FACTS
+    assert general["changes"][-1]["detail"] == "2.5% -> 27.5%"
+    text = cli("diff", *question, "--as-known-on", KNOWN, "--claim", "KR").stdout
+    assert text.splitlines()[0].endswith("(law as known on 2026-12-01; claim KR, over quota, "
+                                         "metal content not given, not in transit)")
+
+
+def test_diff_of_one_product_in_and_over_quota(cli):
+    # EO 14309 (90 FR 27851): UK passenger vehicles within the quota 7.5% from 2025-06-30 instead
+    # of Section 232's 25%; over the quota the 25% stays. MFN 2.5%.
+    question = ("--origin", "GB", "--hts", "8703.23.01", "--from", "2025-06-01", "--to",
+                "2025-07-01")
+    inside = diff_json(cli, *question, "--quota", "in")
+    assert inside["entry_facts"] == {**DEFAULT_FACTS, "quota": "in"}
+    assert inside["changes"][-1]["detail"] == "27.5% -> 10%"
+    assert [c["change"] for c in inside["changes"]] == ["started", "ended", "total"]
+    over = diff_json(cli, *question, "--quota", "over")
+    assert over["entry_facts"] == DEFAULT_FACTS
+    assert over["changes"] == [{"change": "total", "measure": "", "detail": "27.5% -> 27.5%"}]
+
+
+def test_diff_refuses_entry_facts_without_a_product(cli):
+    result = cli("diff", "--origin", "KR", "--from", "2025-03-01", "--to", "2025-06-01",
+                 "--claim", "KR", "--quota", "over")
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr == ("tariffkg: error: --claim, --quota: facts of one product's entry; "
+                             "give --hts with them (the measures in force are the origin's, for "
+                             "any goods)\n")
+    data = json.loads(cli("diff", "--origin", "KR", "--from", "2025-03-01", "--to", "2025-06-01",
+                          "--as-known-on", KNOWN, "--format", "json").stdout)
+    assert data["hts"] is None and data["entry_facts"] is None
 
 
 def test_diff_refuses_dates_before_the_data(cli):

@@ -150,6 +150,12 @@ DIFFS = [
     {"from": "2025-02-01", "to": "2025-03-04", "origin": "CA", "hts": "8467.21.00",
      "as_known_on": KNOWN},
     {"from": "2025-03-01", "to": "2025-06-01", "origin": "CA", "as_known_on": KNOWN},
+    # With the entry facts: KORUS makes the MFN part free (2025 HTS, 8703.23.01, special column);
+    # EO 14309 (90 FR 27851) gives UK cars within the quota 7.5% from 2025-06-30.
+    {"from": "2025-03-01", "to": "2025-06-01", "origin": "KR", "hts": "8703.23.01",
+     "claim": "KR"},
+    {"from": "2025-06-01", "to": "2025-07-01", "origin": "GB", "hts": "8703.23.01",
+     "quota": "in", "content": "steel=40", "loaded": "2025-05-20"},
 ]
 
 
@@ -185,6 +191,20 @@ def test_timeline_takes_the_entry_facts(server):
     status, body = server.json("/api/timeline", {**CAR, **SEPTEMBER, "claim": "KR",
                                                  "quota": "in", "content": "steel=40"})
     assert status == 200 and body["steps"][0]["from"] == "2025-09-01", body
+    assert body["entry_facts"] == {"claim": "KR", "quota": "in", "content": {"steel": 40.0},
+                                   "loaded": None}
+
+
+def test_diff_takes_the_entry_facts(server):
+    question = {"from": "2025-06-01", "to": "2025-07-01", "origin": "GB", "hts": "8703.23.01",
+                "as_known_on": KNOWN}
+    status, inside = server.json("/api/diff", {**question, "quota": "in"})
+    assert status == 200, inside
+    assert inside["entry_facts"]["quota"] == "in"
+    assert inside["changes"][-1]["detail"] == "27.5% -> 10%"  # EO 14309: 7.5% in quota, + MFN
+    status, over = server.json("/api/diff", question)
+    assert status == 200 and over["entry_facts"]["quota"] == "over", over
+    assert over["changes"][-1]["detail"] == "27.5% -> 27.5%"
 
 
 def test_events_are_those_of_the_cli_chart(server, shipped_store):
@@ -257,6 +277,10 @@ def test_diff_of_an_origin_lists_measures(server):
     ({"from": "2025-09-01", "to": "2025-09-16", "origin": "Atlantis"}, "origin"),
     ({"from": "2025-09-01", "to": "2025-09-16", "hts": "87"}, "hts"),
     ({"from": "2025-09-01", "to": "2025-09-16", "claim": "KR"}, "claim"),
+    ({"from": "2025-09-01", "to": "2025-09-16", "quota": "in"}, "quota"),
+    ({"from": "2025-09-01", "to": "2025-09-16", "hts": "8703.23.01", "quota": "under"}, "quota"),
+    ({"from": "2025-09-01", "to": "2025-09-16", "hts": "8703.23.01", "content": "tin=5"},
+     "content"),
 ])
 def test_diff_errors(server, params, parameter):
     status, body = server.json("/api/diff", params)
@@ -372,6 +396,14 @@ def test_page_parts_hold_the_chart_and_the_changes(server):
     status, _, body = server.request("/part/diff", {**CAR, "date": "2025-09-16",
                                                     "compare": "2025-09-01"})
     assert status == 200 and 'id="changes"' in body.decode()
+    status, _, body = server.request("/part/diff", {**CAR, "date": "2025-09-16",
+                                                    "compare": "2025-09-01", "claim": "KR",
+                                                    "quota": "in"})
+    link = re.search(r'href="(/api/diff\?[^"]+)"', body.decode()).group(1).replace("&amp;", "&")
+    assert status == 200 and "claim=KR" in link and "quota=in" in link
+    status, linked = server.json(link.split("?")[0], dict(
+        part.split("=", 1) for part in link.split("?")[1].split("&")))
+    assert status == 200 and linked["entry_facts"]["claim"] == "KR", linked
     status, _, body = server.request("/part/timeline", {"origin": "JP"})
     assert status == 200 and 'role="alert"' in body.decode() and "hts" in body.decode()
 

@@ -50,10 +50,12 @@ PARAMETERS = {
     "limit": "how many codes at most (default 20, at most 100)",
 }
 DIFF_PARAMETERS = {**PARAMETERS, "origin": "country of origin (default: JP)",
-                   "hts": "compare the duty on this line instead of the origin's measures",
+                   "hts": "compare the duty on this line instead of the origin's measures (the "
+                          "entry facts claim, quota, content, loaded need it)",
                    "from": "first day, YYYY-MM-DD", "to": "second day, YYYY-MM-DD"}
 TIMELINE_PARAMETERS = {**PARAMETERS, "as_known_on": "answer every day as known on this day, "
                        "YYYY-MM-DD (default: each day as the law was known that day, as applied)"}
+DIFF_QUERY = ("from", "to", "origin", "hts", "as_known_on", "claim", "quota", "content", "loaded")
 EVENT_PARAMETERS = {**PARAMETERS, "as_known_on": "only the events known by this day, YYYY-MM-DD "
                     "(default: all)"}
 SERIES_PARAMETERS = {**PARAMETERS, "origin": "one or more countries of origin, comma-separated",
@@ -180,18 +182,24 @@ def create_app(backend, store_path: Path | None = None, query_timeout: float = 3
                              "events": [e.to_dict() for e in service.events(origin, known)]})
 
     @app.get("/api/diff", summary="What changed between two days",
-             openapi_extra=openapi_parameters(("from", "to", "origin", "hts", "as_known_on"),
-                                              ("from", "to"), DIFF_PARAMETERS))
+             openapi_extra=openapi_parameters(DIFF_QUERY, ("from", "to"), DIFF_PARAMETERS))
     def api_diff(request: Request) -> Response:
         """What `tariffkg diff --format json` prints: the origin's measures (or the parts of the
-        duty on hts) that started, ended or changed."""
-        params = _params(request, ("from", "to", "origin", "hts", "as_known_on"))
+        duty on hts, both days answered with the entry facts) that started, ended or changed."""
+        params = _params(request, DIFF_QUERY)
         first = q.entry_day(q.required(params, "from", "the first day as YYYY-MM-DD"), "from")
         second = q.entry_day(q.required(params, "to", "the second day as YYYY-MM-DD"), "to")
         origin = q.origin(q.value(params, "origin") or "JP")
         hts = q.value(params, "hts")
         known = q.known_on(q.value(params, "as_known_on"), today=today())
-        result = service.diff(origin, first, second, known, q.hts_line(hts) if hts else None)
+        given = [name for name in q.FACT_PARAMETERS if q.value(params, name)]
+        if given and not hts:
+            raise q.ParameterError(given[0], f"{', '.join(given)}: facts of one product's entry; "
+                                             "give hts with them (the measures in force are the "
+                                             "origin's, for any goods)")
+        facts = q.entry_facts(params) if hts else None
+        result = service.diff(origin, first, second, known, q.hts_line(hts) if hts else None,
+                              facts)
         return _cli_json(result.to_dict())
 
     @app.get("/api/series", summary="Periods of constant duty for lines and origins",

@@ -129,8 +129,9 @@ class Pages:
             result = self.service.diff(origin, first, second, known, hts, q.entry_facts(params))
         except TariffKGError as error:
             return self._error_part(error)
+        facts = {k: params[k] for k in q.FACT_PARAMETERS if q.value(params, k)}
         api_link = "/api/diff?" + urlencode({"from": first, "to": second, "origin": origin,
-                                             "hts": result.hts, "as_known_on": known})
+                                             "hts": result.hts, "as_known_on": known, **facts})
         return self.env.get_template("diff.html").render(diff=result, api_link=api_link)
 
     def _error_part(self, error: TariffKGError) -> str:

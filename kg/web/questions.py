@@ -176,7 +176,8 @@ class DutyQuestion:
                 tuple(sorted(facts.content.items())), facts.loaded)
 
 
-DUTY_PARAMETERS = ("hts", "origin", "date", "as_known_on", "claim", "quota", "content", "loaded")
+FACT_PARAMETERS = ("claim", "quota", "content", "loaded")
+DUTY_PARAMETERS = ("hts", "origin", "date", "as_known_on", *FACT_PARAMETERS)
 
 
 def duty_question(params: Mapping[str, str], today: date | None = None) -> DutyQuestion:
