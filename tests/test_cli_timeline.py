@@ -19,7 +19,7 @@ from kg.cli import main
 from kg.errors import InputError
 
 KNOWN = "2026-12-01"
-DEFAULT_FACTS = {"claim": None, "quota": "over", "content": {}, "loaded": None}
+DEFAULT_FACTS: dict = {"claim": None, "quota": "over", "content": {}, "loaded": None}
 
 
 @pytest.fixture(scope="module")
