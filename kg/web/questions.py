@@ -2,7 +2,7 @@
 
 Every function raises ParameterError, an InputError that names the parameter at fault, so the API
 can answer HTTP 400 with `{"error": "...", "parameter": "..."}` and the page can mark the field.
-The values are checked by the same functions the CLI uses (kg.inputs, kg.duty.parse_content).
+The values are checked by the same functions the CLI uses (kg.inputs, kg.duty.parse_entry_facts).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 
-from kg.duty import EARLIEST_ENTRY, EntryFacts, parse_content
+from kg.duty import EARLIEST_ENTRY, EntryFacts, parse_entry_facts
 from kg.errors import InputError
 from kg.inputs import (
     EARLIEST_KNOWN_ON,
@@ -20,8 +20,6 @@ from kg.inputs import (
     dotted_hts,
     hts_digits,
     parse_date,
-    preference_term,
-    quota_term,
 )
 
 # The CLI's option names, as they appear in messages of kg's functions, and the API's names.
@@ -135,17 +133,12 @@ def known_on(text: str | None, name: str = "as_known_on", today: date | None = N
 
 
 def entry_facts(params: Mapping[str, str]) -> EntryFacts:
-    """The entry facts (claim, quota, content, loaded), with the CLI's defaults."""
-    claim, quota = value(params, "claim"), value(params, "quota")
-    if claim and claim.lower() == "none":
-        claim = None
-    if claim:
-        _checked("claim", preference_term, claim, "claim")
-    _checked("quota", quota_term, quota, "quota")
-    content = _checked("content", parse_content, value(params, "content"), "content")
-    loaded = value(params, "loaded")
-    return EntryFacts(claim=claim.upper() if claim else None, quota=(quota or "over").lower(),
-                      content=content, loaded=day(loaded, "loaded") if loaded else None)
+    """The entry facts (claim, quota, content, loaded), with the CLI's defaults and its parser."""
+    try:
+        return parse_entry_facts(claim=value(params, "claim"), quota=value(params, "quota"),
+                                 content=value(params, "content"), loaded=value(params, "loaded"))
+    except InputError as error:
+        raise from_cli_error(error) from None
 
 
 def _checked(name: str, check, *args):
