@@ -727,7 +727,3 @@ def serve(host: str, port: int, query_timeout: float, endpoint, timeout, store_r
     except SystemExit:  # uvicorn exits when it cannot bind, after logging why
         raise InputError(f"cannot listen on {host}:{port}: the port is taken or the address is "
                          "not one of this machine") from None
-
-
-if __name__ == "__main__":  # python -m kg.cli, as the helpers and some docs run it
-    main(prog_name="tariffkg")

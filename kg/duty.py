@@ -771,26 +771,33 @@ def reach_from_rows(rows: list[dict]) -> dict[str, dict]:
     return reach
 
 
+def _passed_layers(reach: dict, on: date, as_known_on: date) -> tuple[dict | None, dict | None]:
+    """The schedule layer the entry date passes and the acts layer the question passes (or None)."""
+    schedule, acts = reach.get("schedule"), reach.get("acts")
+    return (schedule if schedule and on > schedule["day"] else None,
+            acts if acts and max(on, as_known_on) > acts["day"] else None)
+
+
 def _reach_notes(reach: dict, on: date, as_known_on: date) -> list[str]:
     """Notes on how far the data reaches, for a question that passes it."""
+    schedule, acts = _passed_layers(reach, on, as_known_on)
     notes = []
-    schedule, acts = reach.get("schedule"), reach.get("acts")
-    if schedule and on > schedule["day"]:
+    if schedule:
         notes.append(f"the schedule's own rates reach {schedule['text']}: later HTS revisions are not in "
                      "the graph, so the MFN rate is the one of that revision")
-    if acts and max(on, as_known_on) > acts["day"]:
+    if acts:
         notes.append(f"the legal acts reach {acts['text']}: later acts are not in the graph")
     return notes
 
 
 def _beyond_reach(reach: dict, on: date, as_known_on: date) -> list[str]:
     """What the question asks past the data's reach (stated in the answer's header)."""
+    schedule, acts = _passed_layers(reach, on, as_known_on)
     notes = []
-    schedule, acts = reach.get("schedule"), reach.get("acts")
-    if schedule and on > schedule["day"]:
+    if schedule:
         notes.append(f"the entry date {on} is past the schedule's reach, {schedule['text']}: later HTS "
                      "revisions are not in the graph, so the MFN rate is the one of that revision")
-    if acts and max(on, as_known_on) > acts["day"]:
+    if acts:
         day = "the as-known-on date" if as_known_on >= on else "the entry date"
         notes.append(f"{day} {max(on, as_known_on)} is past the legal acts' reach, {acts['text']}: "
                      "acts issued later are not in the graph")

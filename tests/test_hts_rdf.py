@@ -292,7 +292,8 @@ def test_every_code_used_by_lists_and_timeline_is_a_concept(store):
     missing = sorted(c.value.rsplit("/", 1)[-1] for c in used if not is_concept(
         c.value.rsplit("/", 1)[-1]))
     name, since = LATER_STATISTICAL_LINES
-    later = {row["hts"] for row in csv.DictReader(open(DATA / "lists" / f"{name}.csv"))
+    rows = csv.DictReader((DATA / "lists" / f"{name}.csv").read_text().splitlines())
+    later = {row["hts"] for row in rows
              if row["valid_from"] and date.fromisoformat(row["valid_from"]) >= since}
     unexplained = [c for c in missing if c not in NOT_IN_THE_SCHEDULE_HELD
                    and not (c in later and is_concept(c[:8]))]
